@@ -1,0 +1,62 @@
+# sloforge — the two commands a newcomer needs: `make render` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SPECS ?= slo_specs
+OUT ?= rendered
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
+
+.PHONY: render test check validate lint pytest tools bench demo up down clean help
+
+help:
+	@echo "make render   render $(SPECS)/ into $(OUT)/"
+	@echo "make test     set everything up, then lint, validate with promtool/amtool, drift check and pytest"
+	@echo "make bench    benchmarks (not part of make test)"
+	@echo "make demo     local end-to-end demo without docker"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+render: $(STAMP)
+	$(BIN)/sloforge render --specs $(SPECS) --out $(OUT)
+
+# promtool, amtool (and docker-compose for `config` checks): from PATH, else
+# apt-get when we are root on Debian/Ubuntu, else a docker engine, else advice.
+tools:
+	@missing=""; \
+	for t in promtool amtool prometheus prometheus-alertmanager; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing$$missing with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	elif [ -n "$${SLOFORGE_PROMTOOL:-}" ] && [ -n "$${SLOFORGE_AMTOOL:-}" ]; then exit 0; \
+	elif docker info >/dev/null 2>&1; then echo "using docker images for$$missing"; \
+	else echo "missing:$$missing. Install with: sudo apt-get install $(APT_PACKAGES)" >&2; exit 1; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator tests bench
+	$(BIN)/ruff format --check generator tests bench
+
+validate: $(STAMP) tools
+	$(BIN)/sloforge validate --out $(OUT)
+
+check: $(STAMP)
+	$(BIN)/sloforge check --specs $(SPECS) --out $(OUT)
+
+pytest: $(STAMP) tools
+	$(BIN)/pytest -q
+
+test: $(STAMP) tools lint check validate pytest
+
+bench: $(STAMP) tools
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

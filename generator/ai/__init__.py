@@ -1,0 +1,1 @@
+"""The drafting pass: LLM-written prose for annotations and runbooks, reviewed by people."""

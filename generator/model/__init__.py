@@ -1,0 +1,1 @@
+"""Model stage: normalized SLOs and the burn-rate math (pure functions)."""

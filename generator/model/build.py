@@ -1,0 +1,129 @@
+"""Validated spec documents -> the normalized, immutable Model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.model.durations import parse_duration
+from generator.model.numbers import to_decimal
+from generator.model.policy import resolve_tier
+from generator.model.slo import (
+    SLI,
+    SLO,
+    BoolGaugeSLI,
+    EventsSLI,
+    LatencySLI,
+    Model,
+    RawSLI,
+    Receiver,
+    Service,
+    Settings,
+    Team,
+)
+from generator.spec.load import SpecSet
+from generator.spec.schema import RECEIVER_TYPES, PolicyDoc, ServiceDoc, SLOSpec, TeamsDoc, TeamSpec
+from generator.spec.validate import global_tiers, slo_tiers
+
+
+def build_model(specs: SpecSet, settings_override: dict[str, str] | None = None) -> Model:
+    """Assumes `spec.validate` passed; ordering is by name so output is stable."""
+    base_tiers = global_tiers(specs)
+    services = []
+    for doc in specs.of_kind(ServiceDoc):
+        spec: ServiceDoc = doc.model  # type: ignore[assignment]
+        source = _source(doc.source.file, specs.root)
+        labels = tuple(sorted(spec.labels.items()))
+        slos = tuple(
+            _build_slo(spec, slo, base_tiers, labels, source) for slo in sorted(spec.slos, key=lambda s: s.name)
+        )
+        services.append(Service(spec.service, spec.team, spec.description, labels, slos, source))
+    teams = []
+    for doc in specs.of_kind(TeamsDoc):
+        for name, team in doc.model.teams.items():  # type: ignore[attr-defined]
+            teams.append(_build_team(name, team, _source(doc.source.file, specs.root)))
+    return Model(
+        services=tuple(sorted(services, key=lambda s: s.name)),
+        teams=tuple(sorted(teams, key=lambda t: t.name)),
+        settings=_settings(specs, settings_override or {}),
+    )
+
+
+def _source(file: str, root: Path) -> str:
+    """Spec file relative to the specs root's parent, e.g. slo_specs/checkout.yaml."""
+    path = Path(file)
+    try:
+        return path.resolve().relative_to(root.resolve().parent).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _build_slo(service: ServiceDoc, slo: SLOSpec, base_tiers, labels, source: str) -> SLO:
+    window = parse_duration(slo.window)
+    objective = to_decimal(slo.objective)
+    budget = 1 - objective / 100
+    tiers = tuple(resolve_tier(tier, window, budget) for tier in slo_tiers(base_tiers, slo) if tier.enabled)
+    return SLO(
+        service=service.service,
+        name=slo.name,
+        description=slo.description or service.description,
+        objective=objective,
+        window=window,
+        sli=_build_sli(slo),
+        tiers=tiers,
+        team=service.team,
+        labels=labels,
+        expected_rate=slo.expected_rate,
+        source=source,
+    )
+
+
+def _build_sli(slo: SLOSpec) -> SLI:
+    sli = slo.sli
+    if sli.events:
+        return EventsSLI(total=sli.events.total.strip(), errors=_strip(sli.events.errors), good=_strip(sli.events.good))
+    if sli.latency:
+        selector = sli.latency.selector.strip().removeprefix("{").removesuffix("}").strip()
+        buckets = tuple(str(b) for b in sli.latency.buckets or ())
+        return LatencySLI(sli.latency.histogram, selector, parse_duration(sli.latency.threshold), buckets)
+    if sli.raw:
+        return RawSLI(sli.raw.error_ratio.strip())
+    assert sli.bool_gauge is not None
+    return BoolGaugeSLI(sli.bool_gauge.metric.strip())
+
+
+def _strip(query: str | None) -> str | None:
+    return None if query is None else query.strip()
+
+
+def _build_team(name: str, team: TeamSpec, source: str) -> Team:
+    receivers = []
+    for notify in ("page", "ticket", "info"):
+        spec = getattr(team, notify)
+        if spec is None:
+            continue
+        found = []
+        for kind in RECEIVER_TYPES:
+            config = getattr(spec, kind)
+            if config is not None:
+                fields = config.model_dump(by_alias=True, exclude_none=True)
+                found.append(Receiver(kind, tuple(sorted(fields.items()))))
+        receivers.append((notify, tuple(found)))
+    return Team(
+        name=name,
+        receivers=tuple(receivers),
+        business_hours=team.business_hours,
+        repeat_interval=tuple(sorted(team.repeat_interval.items())),
+        group_interval=tuple(sorted(team.group_interval.items())),
+        source=source,
+    )
+
+
+def _settings(specs: SpecSet, override: dict[str, str]) -> Settings:
+    values: dict[str, object] = {}
+    for doc in specs.of_kind(PolicyDoc):
+        values.update(doc.model.settings.model_dump(exclude_none=True))  # type: ignore[attr-defined]
+    values.update({k: v for k, v in override.items() if v is not None})
+    for key in ("evaluation_interval", "missing_sli_for"):
+        if key in values:
+            values[key] = parse_duration(str(values[key]))
+    return Settings(**values)  # type: ignore[arg-type]

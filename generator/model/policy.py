@@ -1,0 +1,110 @@
+"""The alert policy: tiers defined by budget share, resolved per SLO.
+
+The SRE Workbook's multi-window multi-burn-rate set is the default. A tier is
+defined by the share of the period's error budget it may burn before firing,
+so the burn-rate factor follows from the SLO window (14.4 at 30d, 13.44 at 28d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from generator.model.durations import Duration, parse_duration
+from generator.model.slo import NotifyClass, Tier
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    """A tier before it meets an SLO: no factor yet."""
+
+    name: str
+    notify: NotifyClass
+    severity: str
+    long_window: Duration
+    short_window: Duration
+    budget_share: Decimal
+    for_: Duration
+    enabled: bool = True
+
+
+def _tier(name: str, notify: NotifyClass, severity: str, long: str, short: str, share: str, for_: str) -> TierPolicy:
+    return TierPolicy(
+        name, notify, severity, parse_duration(long), parse_duration(short), Decimal(share), parse_duration(for_)
+    )
+
+
+# `for` stays small: the short window already filters blips; `for` only
+# absorbs a single odd evaluation. Longer tiers tolerate a longer `for`.
+DEFAULT_TIERS: tuple[TierPolicy, ...] = (
+    _tier("page-fast", "page", "critical", "1h", "5m", "0.02", "2m"),
+    _tier("page-slow", "page", "critical", "6h", "30m", "0.05", "5m"),
+    _tier("ticket-fast", "ticket", "warning", "1d", "2h", "0.10", "10m"),
+    _tier("ticket-slow", "ticket", "warning", "3d", "6h", "0.10", "10m"),
+)
+
+TIER_FIELDS = ("notify", "severity", "long_window", "short_window", "budget_share", "for_", "enabled")
+
+
+def override_tier(tier: TierPolicy, changes: dict[str, object]) -> TierPolicy:
+    """Apply the fields a Policy document or an SLO's `alerting:` block sets."""
+    return replace(tier, **{key: value for key, value in changes.items() if value is not None})
+
+
+def burn_factor(budget_share: Decimal, slo_window: Duration, long_window: Duration) -> Decimal:
+    """factor = budget_share * slo_window / long_window (SRE Workbook, ch. 5)."""
+    return budget_share * Decimal(slo_window.millis) / Decimal(long_window.millis)
+
+
+def resolve_tier(policy: TierPolicy, slo_window: Duration, error_budget: Decimal) -> Tier:
+    factor = burn_factor(policy.budget_share, slo_window, policy.long_window)
+    return Tier(
+        name=policy.name,
+        notify=policy.notify,
+        severity=policy.severity,
+        long_window=policy.long_window,
+        short_window=policy.short_window,
+        budget_share=policy.budget_share,
+        for_=policy.for_,
+        factor=factor,
+        threshold=factor * error_budget,
+    )
+
+
+NOTIFY_CLASSES = ("page", "ticket")
+
+
+def tier_changes(spec_fields: dict[str, object]) -> dict[str, object]:
+    """Spec TierSpec fields (strings) -> TierPolicy field values."""
+    changes: dict[str, object] = {}
+    for key, value in spec_fields.items():
+        if value is None:
+            continue
+        if key in ("long_window", "short_window", "for_"):
+            changes[key] = parse_duration(str(value))
+        else:
+            changes[key] = value
+    return changes
+
+
+def apply_overrides(
+    tiers: tuple[TierPolicy, ...], overrides: dict[str, dict[str, object] | None], *, allow_new: bool
+) -> tuple[TierPolicy, ...]:
+    """Override tiers by name, or every tier of a notify class (`page`, `ticket`).
+
+    `None` for a name disables it. New names are added only where `allow_new`
+    (the global Policy); the caller has checked that new tiers are complete.
+    """
+    result = list(tiers)
+    for name, fields in overrides.items():
+        changes = {"enabled": False} if fields is None else tier_changes(fields)
+        matched = [i for i, tier in enumerate(result) if tier.name == name or tier.notify == name]
+        if matched:
+            for index in matched:
+                result[index] = override_tier(result[index], changes)
+        elif allow_new:
+            result.append(TierPolicy(name=name, **changes))  # type: ignore[arg-type]
+    return tuple(result)
+
+
+MISSING_NEW_TIER_FIELDS = ("notify", "severity", "long_window", "short_window", "budget_share", "for_")

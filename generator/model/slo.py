@@ -1,0 +1,159 @@
+"""Normalized SLO objects: what every renderer consumes.
+
+Built from validated specs by `model.build`; immutable, ordered, and free of
+YAML details, so renderers stay pure functions from these objects to text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from generator.model.durations import Duration, parse_duration
+
+NotifyClass = Literal["page", "ticket"]
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One multi-window burn-rate alert, resolved for one SLO."""
+
+    name: str  # page-fast
+    notify: NotifyClass  # page | ticket: which receiver it goes to
+    severity: str  # critical | warning
+    long_window: Duration
+    short_window: Duration
+    budget_share: Decimal  # share of the period's budget burnt when it fires
+    for_: Duration
+    factor: Decimal  # burn-rate factor = budget_share * slo_window / long_window
+    threshold: Decimal  # error ratio threshold = factor * error_budget
+
+    @property
+    def alert_name(self) -> str:
+        return "SLOBurnRate" + "".join(part.capitalize() for part in self.name.split("-"))
+
+
+@dataclass(frozen=True)
+class EventsSLI:
+    """Counter-based SLI: bad (or good) events over total events."""
+
+    total: str
+    errors: str | None = None
+    good: str | None = None
+    kind: Literal["events"] = "events"
+
+
+@dataclass(frozen=True)
+class LatencySLI:
+    """Requests slower than `threshold` on a classic histogram are bad."""
+
+    histogram: str
+    selector: str  # matchers without braces: job="checkout"
+    threshold: Duration
+    buckets: tuple[str, ...] = ()
+    kind: Literal["latency"] = "latency"
+
+
+@dataclass(frozen=True)
+class RawSLI:
+    """An error ratio the user computes; cannot be split into errors and total."""
+
+    error_ratio: str
+    kind: Literal["raw"] = "raw"
+
+
+@dataclass(frozen=True)
+class BoolGaugeSLI:
+    """A 1/0 gauge (probe_success); each sample is one good or bad event."""
+
+    metric: str
+    kind: Literal["bool_gauge"] = "bool_gauge"
+
+
+SLI = EventsSLI | LatencySLI | RawSLI | BoolGaugeSLI
+
+
+@dataclass(frozen=True)
+class SLO:
+    service: str
+    name: str
+    description: str
+    objective: Decimal  # percent, e.g. 99.9
+    window: Duration
+    sli: SLI
+    tiers: tuple[Tier, ...]
+    team: str
+    labels: tuple[tuple[str, str], ...] = ()
+    expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
+    source: str = ""  # spec file, relative to the specs directory
+
+    @property
+    def objective_ratio(self) -> Decimal:
+        return self.objective / 100
+
+    @property
+    def error_budget(self) -> Decimal:
+        return 1 - self.objective / 100
+
+    @property
+    def key(self) -> str:
+        return f"{self.service}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """One notification target of a team; secrets only as file paths."""
+
+    type: str  # pagerduty | opsgenie | slack | email | webhook
+    config: tuple[tuple[str, object], ...]  # spec fields, sorted; *_file fields only for secrets
+
+    def get(self, key: str, default: object = None) -> object:
+        return dict(self.config).get(key, default)
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    receivers: tuple[tuple[str, tuple[Receiver, ...]], ...]  # (notify class, receivers)
+    business_hours: object | None = None  # spec.schema.BusinessHours, used by alertmanager
+    repeat_interval: tuple[tuple[str, str], ...] = ()  # (notify class, duration text)
+    group_interval: tuple[tuple[str, str], ...] = ()
+    source: str = ""
+
+    def receivers_for(self, notify: str) -> tuple[Receiver, ...]:
+        return dict(self.receivers).get(notify, ())
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    team: str
+    description: str
+    labels: tuple[tuple[str, str], ...]
+    slos: tuple[SLO, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Render-wide settings from a Policy document or the CLI."""
+
+    runbook_base_url: str = ""  # empty: links are paths relative to the repository root
+    dashboard_base_url: str = ""  # empty: links point at the rendered JSON files
+    evaluation_interval: Duration = field(default_factory=lambda: parse_duration("1m"))
+    missing_sli_for: Duration = field(default_factory=lambda: parse_duration("15m"))
+
+
+@dataclass(frozen=True)
+class Model:
+    services: tuple[Service, ...]
+    teams: tuple[Team, ...]
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def slos(self) -> tuple[SLO, ...]:
+        return tuple(slo for service in self.services for slo in service.slos)
+
+    def team(self, name: str) -> Team | None:
+        return next((team for team in self.teams if team.name == name), None)

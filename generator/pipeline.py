@@ -1,0 +1,21 @@
+"""Specs directory -> Model -> rendered tree: the stages of DESIGN.md in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.model.build import build_model
+from generator.model.slo import Model
+from generator.spec import load_specs, validate
+from generator.targets import render_all
+
+
+def load_model(specs: Path, policy: Path | None = None, settings: dict[str, str] | None = None) -> Model:
+    """Raises SpecErrors (every problem at once) for bad input."""
+    spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
+    validate(spec_set)
+    return build_model(spec_set, settings)
+
+
+def render_specs(specs: Path, policy: Path | None = None, settings: dict[str, str] | None = None) -> dict[str, str]:
+    return render_all(load_model(specs, policy, settings))

@@ -1,0 +1,208 @@
+"""Read a specs directory into validated documents, collecting every error."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from generator.spec import schema
+from generator.spec.errors import SpecError, SpecErrors
+from generator.spec.yaml_source import Document, read_documents
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+# Folders under the specs directory that hold other inputs than spec documents.
+NOT_SPECS = ("drafts",)
+# Files that sit beside the specs but are not spec documents.
+NOT_SPEC_FILES = ("alertmanager.base.yml", "alertmanager.base.yaml")
+
+
+@dataclass
+class LoadedDocument:
+    source: Document
+    model: BaseModel
+
+
+@dataclass
+class SpecSet:
+    root: Path
+    documents: list[LoadedDocument]
+
+    def of_kind(self, kind: type[BaseModel]) -> list[LoadedDocument]:
+        return [doc for doc in self.documents if isinstance(doc.model, kind)]
+
+
+def spec_files(root: Path) -> list[Path]:
+    files = [
+        path
+        for path in root.rglob("*")
+        if path.suffix in SPEC_SUFFIXES
+        and path.is_file()
+        and path.name not in NOT_SPEC_FILES
+        and not any(part in NOT_SPECS or part.startswith(".") for part in path.relative_to(root).parts[:-1])
+    ]
+    return sorted(files, key=lambda path: path.relative_to(root).as_posix())
+
+
+def display_name(path: Path, root: Path) -> str:
+    """Spec paths as the user typed them: relative to the working directory when possible."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_specs(root: Path, extra_files: tuple[Path, ...] = ()) -> SpecSet:
+    """Every document under `root`, validated; raises SpecErrors with all problems."""
+    errors: list[SpecError] = []
+    if not root.is_dir():
+        raise SpecErrors([SpecError(str(root), 1, 1, "specs directory does not exist")])
+    files = spec_files(root) + list(extra_files)
+    if not files:
+        errors.append(SpecError(str(root), 1, 1, "no *.yaml spec files found; expected Service and Teams documents"))
+    loaded: list[LoadedDocument] = []
+    for path in files:
+        documents, file_errors = read_documents(path, display_name(path, root))
+        errors.extend(file_errors)
+        for document in documents:
+            model = _validate_document(document, errors)
+            if model is not None:
+                loaded.append(LoadedDocument(document, model))
+    if errors:
+        raise SpecErrors(errors)
+    return SpecSet(root, loaded)
+
+
+def _validate_document(document: Document, errors: list[SpecError]) -> BaseModel | None:
+    data = document.data
+    if not isinstance(data, dict):
+        errors.append(document.error((), f"a spec document must be a mapping, got {_kind_of(data)}"))
+        return None
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    model_class = schema.DOCUMENT_KINDS.get((api_version, kind))  # type: ignore[arg-type]
+    if model_class is None:
+        errors.append(_unknown_kind(document, api_version, kind))
+        return None
+    try:
+        return model_class.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_translate(document, model_class, exc))
+        return None
+
+
+def _unknown_kind(document: Document, api_version: object, kind: object) -> SpecError:
+    if api_version is None:
+        return document.error((), f"missing apiVersion; expected apiVersion: {schema.API_VERSION}")
+    if api_version != schema.API_VERSION:
+        return document.error(("apiVersion",), f"unknown apiVersion {api_version!r}; expected {schema.API_VERSION}")
+    kinds = sorted(k for v, k in schema.DOCUMENT_KINDS if v == api_version)
+    if kind is None:
+        return document.error((), f"missing kind; expected one of {', '.join(kinds)}")
+    return document.error(("kind",), f"unknown kind {kind!r}; expected one of {', '.join(kinds)}{did_you_mean(str(kind), kinds)}")
+
+
+def _translate(document: Document, model_class: type[BaseModel], exc: ValidationError) -> list[SpecError]:
+    """Pydantic errors -> file:line:col messages in the spec's own words."""
+    result = []
+    for error in exc.errors(include_url=False):
+        path = _spec_path(error["loc"], document.data)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            result.append(document.error(path, _unknown_field(model_class, path), at_key=True))
+            continue
+        where = ".".join(str(part) for part in path) or "document"
+        if kind == "missing":
+            parent = path[:-1]
+            result.append(document.error(parent, f"{where}: required field {path[-1]!r} is missing"))
+            continue
+        message = _message(error)
+        result.append(document.error(path, f"{where}: {message}"))
+    return result
+
+
+def _spec_path(loc: tuple, data: object) -> tuple:
+    """Drop pydantic's union-branch names so the location is a path into the YAML."""
+    path: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(part, str) and part.startswith("function-") or part in ("[key]",):
+            continue
+        elif isinstance(node, dict) and isinstance(part, str) and not any(c in part for c in "[]-") and part not in _BRANCH_NAMES:
+            path.append(part)  # a missing or extra key
+            node = None
+    return tuple(path)
+
+
+_BRANCH_NAMES = {"str", "int", "float", "decimal", "bool", "none", "dict", "list", "constrained-str"}
+
+
+def _message(error: dict) -> str:
+    kind = error["type"]
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        return f"{error.get('input')!r} does not match {pattern} (lowercase letters, digits and dashes)"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping, got {_kind_of(error.get('input'))}"
+    if kind == "list_type":
+        return f"expected a list, got {_kind_of(error.get('input'))}"
+    if kind == "literal_error":
+        return f"{message[0].lower()}{message[1:]}, got {error.get('input')!r}"
+    return message[0].lower() + message[1:] if message else kind
+
+
+def _unknown_field(model_class: type[BaseModel], path: tuple) -> str:
+    field = str(path[-1])
+    owner = _model_at(model_class, path[:-1])
+    if field in schema.SECRET_FIELDS and owner is not None and field not in owner.model_fields:
+        return (
+            f"{field!r} would put a secret into the spec; reference a file instead with "
+            f"{schema.SECRET_FIELDS[field]!r} (secrets are never rendered)"
+        )
+    known = sorted((info.alias or name) for name, info in owner.model_fields.items()) if owner else []
+    return f"unknown field {field!r}{did_you_mean(field, known)}" + (f"; expected one of {', '.join(known)}" if known else "")
+
+
+def _model_at(model_class: type[BaseModel], path: tuple) -> type[BaseModel] | None:
+    """Walk model annotations along a data path to find the model owning a field."""
+    import typing
+
+    current: object = model_class
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = next((f for n, f in current.model_fields.items() if part in (n, f.alias)), None)
+        if field is None:
+            # a dict value keyed by a user name (teams, alerting tiers)
+            continue
+        current = _inner_model(field.annotation, typing)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: object, typing) -> object:
+    for arg in typing.get_args(annotation) or ():
+        inner = _inner_model(arg, typing)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return inner
+    return annotation
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _kind_of(value: object) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}.get(type(value), type(value).__name__)

@@ -1,0 +1,54 @@
+"""In-process PromQL checks with promql-parser: early, precise errors only.
+
+promtool stays the authority; this catches typos before any tool runs.
+"""
+
+from __future__ import annotations
+
+import promql_parser
+
+from generator.spec.schema import WINDOW_PLACEHOLDER
+
+
+def substitute_window(query: str, window: str) -> str:
+    return WINDOW_PLACEHOLDER.sub(window, query)
+
+
+def parse_error(query: str) -> str | None:
+    """None when `query` parses, else the parser's message."""
+    try:
+        promql_parser.parse(query)
+    except (ValueError, TypeError) as exc:
+        return str(exc) or "does not parse"
+    return None
+
+
+def vector_selectors(query: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """(metric name, [(label, op, value)]) for each vector selector; op is = != =~ !~."""
+    ops = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+    found: list[tuple[str, list[tuple[str, str, str]]]] = []
+    try:
+        root = promql_parser.parse(query)
+    except (ValueError, TypeError):
+        return found
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if type(node).__name__ == "VectorSelector":
+            matchers = [
+                (m.name, ops[str(m.op).rsplit(".", 1)[-1]], m.value) for m in node.matchers.matchers if m.name != "__name__"
+            ]
+            name = node.name or next((m.value for m in node.matchers.matchers if m.name == "__name__"), "")
+            found.append((name, matchers))
+            continue
+        for attribute in ("expr", "lhs", "rhs", "vector_selector", "param"):
+            child = getattr(node, attribute, None)
+            if child is not None and not isinstance(child, str | int | float):
+                stack.append(child)
+        stack.extend(getattr(node, "args", None) or ())
+    return list(reversed(found))
+
+
+def metric_names(query: str) -> set[str]:
+    """Metric names referenced by vector selectors in `query`."""
+    return {name for name, _ in vector_selectors(query) if name}

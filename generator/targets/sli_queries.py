@@ -1,0 +1,82 @@
+"""PromQL for an SLI's bad and total events over one (short) window.
+
+Every SLI kind is reduced to two per-second series, errors and total, read
+from raw data only over the shortest window; longer windows are derived from
+these recorded series (see targets.rules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import promql_parser
+
+from generator.model.durations import Duration
+from generator.model.numbers import format_number
+from generator.model.slo import SLI, BoolGaugeSLI, EventsSLI, LatencySLI, RawSLI
+from generator.spec.promql import substitute_window
+
+
+@dataclass(frozen=True)
+class SLIQueries:
+    errors: str  # bad events per second over the window (never absent when total is present)
+    total: str | None  # all events per second; None: one event per recorded errors sample (raw ratios)
+    good: str | None = None  # good events, where the SLI has them (dashboards, runbooks)
+    traffic_weighted: bool = True  # False for raw ratios: long windows average over time
+
+
+def le_matcher(threshold: Duration) -> str:
+    """`le` matcher for a bucket bound that works on Prometheus 2.x and 3.x.
+
+    Prometheus 3 normalizes `le="1"` to `le="1.0"`; 2.x keeps what the
+    exporter wrote. A regex accepts both spellings of integral bounds.
+    """
+    value = format_number(Decimal(threshold.millis) / 1000)
+    if "." in value:
+        return 'le="' + value + '"'
+    return f'le=~"{value}(\\\\.0)?"'
+
+
+def summed(query: str) -> str:
+    """`sum(query)` unless the query already is a plain `sum(...)` (one series, no labels)."""
+    try:
+        root = promql_parser.parse(query)
+    except ValueError:
+        root = None
+    if type(root).__name__ == "AggregateExpr" and str(root.op) == "sum" and root.modifier is None:
+        return query
+    return f"sum({query})"
+
+
+def _matchers(*parts: str) -> str:
+    return "{" + ",".join(part for part in parts if part) + "}"
+
+
+def queries_for(sli: SLI, window: Duration) -> SLIQueries:
+    w = window.text
+    if isinstance(sli, EventsSLI):
+        total = summed(substitute_window(sli.total, w))
+        if sli.errors is not None:
+            errors = summed(substitute_window(sli.errors, w))
+            return SLIQueries(errors=f"{errors} or (0 * {total})", total=total)
+        good = summed(substitute_window(sli.good or "", w))
+        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+    if isinstance(sli, LatencySLI):
+        total = f"sum(rate({sli.histogram}_count{_matchers(sli.selector)}[{w}]))"
+        good = f"sum(rate({sli.histogram}_bucket{_matchers(sli.selector, le_matcher(sli.threshold))}[{w}]))"
+        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+    if isinstance(sli, BoolGaugeSLI):
+        # Each sample is one event; counts per window rather than per second.
+        total = f"sum(count_over_time({sli.metric}[{w}]))"
+        good = f"sum(sum_over_time({sli.metric}[{w}]))"
+        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+    assert isinstance(sli, RawSLI)
+    # A ratio cannot be split: record it as errors with a total of 1 per
+    # evaluation, so long windows become its time average. `>= 0` drops NaN.
+    ratio = f"(({substitute_window(sli.error_ratio, w)}) >= 0)"
+    return SLIQueries(errors=f"avg({ratio})", total=None, traffic_weighted=False)
+
+
+def _bad_from_good(good: str, total: str) -> str:
+    return f"clamp_min({total} - ({good} or (0 * {total})), 0)"

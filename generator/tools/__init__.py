@@ -1,0 +1,1 @@
+"""External tools: discovery and runners for promtool, amtool and prometheus."""

@@ -1,0 +1,19 @@
+"""Every real-tool check over a rendered tree, in one list for `sloforge validate`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from generator.tools.runner import ToolResult, check_rules
+
+Validator = Callable[[Path], list[ToolResult]]
+
+VALIDATORS: tuple[Validator, ...] = (check_rules,)
+
+
+def validate_tree(out: Path) -> list[ToolResult]:
+    results: list[ToolResult] = []
+    for validator in VALIDATORS:
+        results.extend(validator(out))
+    return results
