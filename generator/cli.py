@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from generator import __version__
 from generator.output import compare, read_tree, write_tree
@@ -64,7 +65,7 @@ def _model_or_exit(specs: Path, policy: Path | None, runbook_base_url: str | Non
         return load_model(specs, policy, {k: v for k, v in settings.items() if v is not None})
     except SpecErrors as exc:
         for error in exc.errors:
-            err.print(f"[red]error[/red] {error}", markup=True, highlight=False)
+            err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
         err.print(f"{len(exc.errors)} error(s) in specs; nothing was written.")
         sys.exit(EXIT_BAD_INPUT)
 

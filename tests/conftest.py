@@ -36,7 +36,9 @@ def rendered_dir(tmp_path_factory, example_model) -> Path:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if not path:
-        pytest.fail(f"{name} is not installed; `make test` installs it (apt-get install prometheus prometheus-alertmanager)")
+        pytest.fail(
+            f"{name} is not installed; `make test` installs it (apt-get install prometheus prometheus-alertmanager)"
+        )
     return path
 
 

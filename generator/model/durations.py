@@ -42,9 +42,7 @@ class Duration:
 def parse_duration(text: str) -> Duration:
     """Parse `5m`, `1h30m`, `300ms`, `30d`; raise DurationError otherwise."""
     if not isinstance(text, str) or not _WHOLE.match(text):
-        raise DurationError(
-            f"{text!r} is not a duration; expected a number and a unit such as 5m, 1h, 30d or 300ms"
-        )
+        raise DurationError(f"{text!r} is not a duration; expected a number and a unit such as 5m, 1h, 30d or 300ms")
     millis = 0
     for number, unit in _PART.findall(text):
         millis += int(number) * (1 if unit == "ms" else UNIT_SECONDS[unit] * 1000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -29,6 +29,9 @@ class LoadedDocument:
 class SpecSet:
     root: Path
     documents: list[LoadedDocument]
+    errors: list[SpecError] = field(default_factory=list)  # schema errors, reported with semantic ones
+    failed_kinds: set[str] = field(default_factory=set)  # kinds with a document that did not validate
+    failed: list[Document] = field(default_factory=list)  # mappings that did not validate, for partial checks
 
     def of_kind(self, kind: type[BaseModel]) -> list[LoadedDocument]:
         return [doc for doc in self.documents if isinstance(doc.model, kind)]
@@ -55,24 +58,34 @@ def display_name(path: Path, root: Path) -> str:
 
 
 def load_specs(root: Path, extra_files: tuple[Path, ...] = ()) -> SpecSet:
-    """Every document under `root`, validated; raises SpecErrors with all problems."""
+    """Every document under `root` checked against the schema.
+
+    Raises SpecErrors only when nothing can be checked further (no directory,
+    no files); other schema errors travel in `SpecSet.errors` so `validate`
+    reports them together with the semantic ones.
+    """
     errors: list[SpecError] = []
     if not root.is_dir():
         raise SpecErrors([SpecError(str(root), 1, 1, "specs directory does not exist")])
     files = spec_files(root) + list(extra_files)
     if not files:
         errors.append(SpecError(str(root), 1, 1, "no *.yaml spec files found; expected Service and Teams documents"))
-    loaded: list[LoadedDocument] = []
-    for path in files:
-        documents, file_errors = read_documents(path, display_name(path, root))
-        errors.extend(file_errors)
-        for document in documents:
-            model = _validate_document(document, errors)
-            if model is not None:
-                loaded.append(LoadedDocument(document, model))
     if errors:
         raise SpecErrors(errors)
-    return SpecSet(root, loaded)
+    spec_set = SpecSet(root, [])
+    for path in files:
+        documents, file_errors = read_documents(path, display_name(path, root))
+        spec_set.errors.extend(file_errors)
+        if file_errors:
+            spec_set.failed_kinds.add("*")  # unreadable file: its kind is unknown
+        for document in documents:
+            model = _validate_document(document, spec_set.errors)
+            if model is not None:
+                spec_set.documents.append(LoadedDocument(document, model))
+            elif isinstance(document.data, dict):
+                spec_set.failed_kinds.add(str(document.data.get("kind")))
+                spec_set.failed.append(document)
+    return spec_set
 
 
 def _validate_document(document: Document, errors: list[SpecError]) -> BaseModel | None:
@@ -100,7 +113,9 @@ def _unknown_kind(document: Document, api_version: object, kind: object) -> Spec
     kinds = sorted(k for v, k in schema.DOCUMENT_KINDS if v == api_version)
     if kind is None:
         return document.error((), f"missing kind; expected one of {', '.join(kinds)}")
-    return document.error(("kind",), f"unknown kind {kind!r}; expected one of {', '.join(kinds)}{did_you_mean(str(kind), kinds)}")
+    return document.error(
+        ("kind",), f"unknown kind {kind!r}; expected one of {', '.join(kinds)}{did_you_mean(str(kind), kinds)}"
+    )
 
 
 def _translate(document: Document, model_class: type[BaseModel], exc: ValidationError) -> list[SpecError]:
@@ -115,6 +130,8 @@ def _translate(document: Document, model_class: type[BaseModel], exc: Validation
         where = ".".join(str(part) for part in path) or "document"
         if kind == "missing":
             parent = path[:-1]
+            if _literal_secret_given(document.data, path):
+                continue  # the literal-secret error already says to use this field
             result.append(document.error(parent, f"{where}: required field {path[-1]!r} is missing"))
             continue
         message = _message(error)
@@ -127,15 +144,17 @@ def _spec_path(loc: tuple, data: object) -> tuple:
     path: list = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
             path.append(part)
             node = node[part]
         elif isinstance(part, str) and part.startswith("function-") or part in ("[key]",):
             continue
-        elif isinstance(node, dict) and isinstance(part, str) and not any(c in part for c in "[]-") and part not in _BRANCH_NAMES:
+        elif (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and not any(c in part for c in "[]-")
+            and part not in _BRANCH_NAMES
+        ):
             path.append(part)  # a missing or extra key
             node = None
     return tuple(path)
@@ -170,7 +189,19 @@ def _unknown_field(model_class: type[BaseModel], path: tuple) -> str:
             f"{schema.SECRET_FIELDS[field]!r} (secrets are never rendered)"
         )
     known = sorted((info.alias or name) for name, info in owner.model_fields.items()) if owner else []
-    return f"unknown field {field!r}{did_you_mean(field, known)}" + (f"; expected one of {', '.join(known)}" if known else "")
+    return f"unknown field {field!r}{did_you_mean(field, known)}" + (
+        f"; expected one of {', '.join(known)}" if known else ""
+    )
+
+
+def _literal_secret_given(data: object, path: tuple) -> bool:
+    field = str(path[-1]) if path else ""
+    if not field.endswith("_file"):
+        return False
+    node = data
+    for part in path[:-1]:
+        node = node.get(part) if isinstance(node, dict) else node[part] if isinstance(node, list) else None
+    return isinstance(node, dict) and field.removesuffix("_file") in node
 
 
 def _model_at(model_class: type[BaseModel], path: tuple) -> type[BaseModel] | None:
@@ -205,4 +236,6 @@ def did_you_mean(word: str, choices: list[str]) -> str:
 
 
 def _kind_of(value: object) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}.get(
+        type(value), type(value).__name__
+    )

@@ -36,7 +36,9 @@ def vector_selectors(query: str) -> list[tuple[str, list[tuple[str, str, str]]]]
         node = stack.pop()
         if type(node).__name__ == "VectorSelector":
             matchers = [
-                (m.name, ops[str(m.op).rsplit(".", 1)[-1]], m.value) for m in node.matchers.matchers if m.name != "__name__"
+                (m.name, ops[str(m.op).rsplit(".", 1)[-1]], m.value)
+                for m in node.matchers.matchers
+                if m.name != "__name__"
             ]
             name = node.name or next((m.value for m in node.matchers.matchers if m.name == "__name__"), "")
             found.append((name, matchers))

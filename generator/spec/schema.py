@@ -139,7 +139,9 @@ class ServiceDoc(Strict):
     @classmethod
     def _label_values_are_text(cls, value: object) -> object:
         if isinstance(value, dict):
-            return {k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for k, v in value.items()}
+            return {
+                k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for k, v in value.items()
+            }
         return value
 
 

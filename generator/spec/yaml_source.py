@@ -99,7 +99,9 @@ def _decode(raw: bytes, display: str) -> tuple[str | None, SpecError | None]:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
-        return None, SpecError(display, line, column, f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8")
+        return None, SpecError(
+            display, line, column, f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8"
+        )
 
 
 def read_documents(path: Path, display: str) -> tuple[list[Document], list[SpecError]]:
@@ -133,6 +135,8 @@ def read_documents(path: Path, display: str) -> tuple[list[Document], list[SpecE
         errors.append(SpecError(display, line, column, f"invalid YAML: {problem}"))
     if not documents and not errors:
         errors.append(
-            SpecError(display, 1, 1, "file has no YAML documents; expected a document with apiVersion: sloforge/v1 and a kind")
+            SpecError(
+                display, 1, 1, "file has no YAML documents; expected a document with apiVersion: sloforge/v1 and a kind"
+            )
         )
     return documents, errors

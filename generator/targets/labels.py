@@ -34,4 +34,6 @@ def selector(service: str, slo: str, **extra: str) -> str:
     """`{slo_service="x",slo_name="y"}`: the identity matchers of one SLO."""
     pairs = {SERVICE: service, SLO: slo, **extra}
     return "{" + ",".join(f'{key}="{value}"' for key, value in pairs.items()) + "}"
+
+
 NOTIFY = "slo_notify"  # page | ticket: which of the team's receivers gets the alert

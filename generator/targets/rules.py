@@ -61,7 +61,8 @@ def slo_rule_group(slo: SLO, settings: Settings) -> dict:
     return {
         "name": group_name(slo),
         "interval": settings.evaluation_interval.text,
-        "rules": recording_rules(slo, windows) + metadata_rules(slo)
+        "rules": recording_rules(slo, windows)
+        + metadata_rules(slo)
         + [alert_rule(slo, tier, settings) for tier in slo.tiers]
         + [missing_sli_rule(slo, base, settings)],
     }

@@ -52,5 +52,16 @@ def command_for(tool: Tool, workdir: str | None = None) -> list[str]:
         return [found]
     if _docker_answers():
         mount = workdir or os.getcwd()
-        return ["docker", "run", "--rm", "-v", f"{mount}:{mount}", "-w", mount, "--entrypoint", tool.entrypoint, tool.image]
+        return [
+            "docker",
+            "run",
+            "--rm",
+            "-v",
+            f"{mount}:{mount}",
+            "-w",
+            mount,
+            "--entrypoint",
+            tool.entrypoint,
+            tool.image,
+        ]
     raise ToolNotFound(f"{tool.name} not found; " + INSTALL_HINT.format(env=tool.env, image=tool.image))

@@ -37,6 +37,8 @@ def check_rules(out: Path) -> list[ToolResult]:
     """`promtool check rules --lint=all --lint-fatal` on every rendered rule file."""
     files = sorted((out / "prometheus" / "rules").glob("*.yaml"))
     return [
-        promtool(["check", "rules", "--lint=all", "--lint-fatal", str(path)], f"promtool check rules {path.relative_to(out)}")
+        promtool(
+            ["check", "rules", "--lint=all", "--lint-fatal", str(path)], f"promtool check rules {path.relative_to(out)}"
+        )
         for path in files
     ]

@@ -1,0 +1,91 @@
+"""CLI behaviour: render, drift check, validate, atomic writes and tool discovery."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.output import read_tree, write_tree
+from generator.tools import discovery
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_render_then_check_is_clean_and_byte_identical(runner, repo_root, tmp_path):
+    out = tmp_path / "out"
+    first = runner.invoke(main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    snapshot = read_tree(out)
+    second = runner.invoke(main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    assert second.exit_code == 0 and "0 new, 0 changed, 0 removed" in second.output
+    assert read_tree(out) == snapshot
+    check = runner.invoke(main, ["check", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    assert check.exit_code == 0, check.output
+
+
+def test_check_reports_drift(runner, repo_root, tmp_path):
+    out = tmp_path / "out"
+    runner.invoke(main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    (out / "prometheus" / "rules" / "checkout.yaml").write_text("edited by hand\n")
+    (out / "stray.txt").write_text("x")
+    result = runner.invoke(main, ["check", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "stale: " in result.output and "checkout.yaml" in result.output
+    assert "not rendered any more: " in result.output and "stray.txt" in result.output
+
+
+def test_validate_runs_promtool_and_fails_on_a_broken_rule(runner, rendered_dir, tmp_path, promtool):
+    copy = tmp_path / "copy"
+    shutil.copytree(rendered_dir, copy)
+    ok = runner.invoke(main, ["validate", "--out", str(copy)])
+    assert ok.exit_code == 0, ok.output
+    assert "promtool check rules prometheus/rules/checkout.yaml" in ok.output
+    path = copy / "prometheus" / "rules" / "checkout.yaml"
+    path.write_text(path.read_text().replace("sum_over_time(", "sum_over_tim(", 1))
+    broken = runner.invoke(main, ["validate", "--out", str(copy)])
+    assert broken.exit_code == 1
+    assert "FAIL" in broken.output
+
+
+def test_failed_write_leaves_previous_tree(tmp_path):
+    out = tmp_path / "out"
+    write_tree({"a.txt": "old\n"}, out)
+    with pytest.raises(OSError):
+        write_tree({"b.txt": "new\n", "b.txt/c.txt": "cannot be both a file and a folder\n"}, out)
+    assert read_tree(out) == {"a.txt": "old\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging debris
+
+
+def test_help_is_there_for_newcomers(runner):
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("render", "check", "validate"):
+        assert command in result.output
+
+
+def test_tool_override_must_exist(monkeypatch):
+    monkeypatch.setenv("SLOFORGE_PROMTOOL", "/nonexistent/promtool")
+    with pytest.raises(discovery.ToolNotFound, match="SLOFORGE_PROMTOOL"):
+        discovery.command_for(discovery.PROMTOOL)
+
+
+def test_missing_tool_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.delenv("SLOFORGE_AMTOOL", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(discovery, "_docker_answers", lambda: False)
+    with pytest.raises(discovery.ToolNotFound, match="apt-get install prometheus prometheus-alertmanager"):
+        discovery.command_for(discovery.AMTOOL)
+
+
+def test_docker_fallback_when_an_engine_answers(monkeypatch, tmp_path):
+    monkeypatch.delenv("SLOFORGE_PROMTOOL", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(discovery, "_docker_answers", lambda: True)
+    argv = discovery.command_for(discovery.PROMTOOL, "/work")
+    assert argv[:2] == ["docker", "run"] and "prom/prometheus" in argv
