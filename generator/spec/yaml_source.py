@@ -113,7 +113,7 @@ def read_documents(path: Path, display: str) -> tuple[list[Document], list[SpecE
     assert text is not None
     documents: list[Document] = []
     try:
-        for index, node in enumerate(yaml.compose_all(text, Loader=yaml.SafeLoader)):
+        for index, node in enumerate(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))):
             if node is None:
                 continue
             document = Document(display, index, None)
