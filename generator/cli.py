@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 check or validation failure, 2 bad input.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from generator import __version__
+from generator.ai.defaults import API_KEY_ENV, DEFAULT_MODEL, MODEL_ENV
+from generator.ai.drafts import load_drafts, review_issues
 from generator.output import compare, read_tree, write_tree
 from generator.pipeline import load_model
 from generator.spec import SpecErrors
@@ -84,17 +87,35 @@ def main() -> None:
     """
 
 
+require_reviewed_option = click.option(
+    "--require-reviewed", is_flag=True, help="Fail when a draft in SPECS/drafts/ is unreviewed, stale or orphaned."
+)
+
+
+def _review_drafts(specs: Path, model, require_reviewed: bool, verb: str) -> None:
+    """Report draft entries people still have to review; with --require-reviewed they fail the command."""
+    issues = review_issues(specs, model)
+    for issue in issues:
+        err.print(f"{'error' if require_reviewed else 'warning'}: draft {issue}", markup=False)
+    if issues and require_reviewed:
+        err.print(f"{len(issues)} draft issue(s) and --require-reviewed: {verb}")
+        sys.exit(EXIT_FAILED)
+
+
 @main.command()
 @specs_option
 @out_option
 @policy_option
 @_with(base_url_options)
-def render(specs: Path, out: Path, policy: Path | None, runbook_base_url: str | None, dashboard_base_url: str | None) -> None:
+@require_reviewed_option
+def render(specs: Path, out: Path, policy: Path | None, runbook_base_url: str | None, dashboard_base_url: str | None, require_reviewed: bool = False) -> None:
     """Render SPECS into OUT, replacing OUT as a whole.
 
     Nothing is written when a spec has errors; the old tree stays as it was.
+    Drafted prose from SPECS/drafts/ is merged in without any network access.
     """
     model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
+    _review_drafts(specs, model, require_reviewed, "nothing was written.")
     tree = render_all(model)
     drift = compare(tree, read_tree(out))
     write_tree(tree, out)
@@ -110,9 +131,14 @@ def render(specs: Path, out: Path, policy: Path | None, runbook_base_url: str | 
 @out_option
 @policy_option
 @_with(base_url_options)
-def check(specs: Path, out: Path, policy: Path | None, runbook_base_url: str | None, dashboard_base_url: str | None) -> None:
-    """Exit 1 when OUT differs from a fresh render of SPECS (drift check for CI)."""
+@require_reviewed_option
+def check(specs: Path, out: Path, policy: Path | None, runbook_base_url: str | None, dashboard_base_url: str | None, require_reviewed: bool = False) -> None:
+    """Exit 1 when OUT differs from a fresh render of SPECS (drift check for CI).
+
+    Also lists drafts that are unreviewed or stale (the SLO changed since drafting).
+    """
     model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
+    _review_drafts(specs, model, require_reviewed, "review them, then set `reviewed: true`.")
     drift = compare(render_all(model), read_tree(out))
     if drift.clean:
         out_console.print(f"{out}/ is up to date with {specs}/")
@@ -144,6 +170,80 @@ def validate_command(out: Path) -> None:
             out_console.print(result.output, markup=False)
     out_console.print(f"validate: {len(results) - len(failed)} checks ok, {len(failed)} failed")
     if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@specs_option
+@policy_option
+@click.option("--service", "services", multiple=True, help="Only this service's SLOs (repeatable).")
+@click.option("--slo", "slo_names", multiple=True, help="Only SLOs with this name (repeatable).")
+@click.option(
+    "--model",
+    "model_id",
+    envvar=MODEL_ENV,
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help=f"Claude model id (env {MODEL_ENV}).",
+)
+@click.option("--force", is_flag=True, help="Redraft reviewed and hand-edited entries too.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be drafted and the estimated tokens; send and write nothing."
+)
+@click.option(
+    "--concurrency", type=click.IntRange(1, 16), default=4, show_default=True, help="Requests in flight at once."
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Seconds per request attempt."
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(0, 10),
+    default=4,
+    show_default=True,
+    help="SDK retries (429, 529, 5xx, timeouts).",
+)
+@click.option(
+    "--max-tokens", type=click.IntRange(256, 32000), default=4096, show_default=True, help="Output token limit per SLO."
+)
+def draft(
+    specs: Path,
+    policy: Path | None,
+    services: tuple[str, ...],
+    slo_names: tuple[str, ...],
+    model_id: str,
+    force: bool,
+    dry_run: bool,
+    concurrency: int,
+    timeout: float,
+    max_retries: int,
+    max_tokens: int,
+) -> None:
+    """Draft alert annotations and runbook prose with Claude into SPECS/drafts/<service>.yaml.
+
+    People review the drafts (`reviewed: true`); `render` uses them offline.
+    Key from ANTHROPIC_API_KEY; ANTHROPIC_BASE_URL selects another endpoint.
+    """
+    from generator.ai import run as drafting  # imported here: render and check never load the SDK
+
+    model = _model_or_exit(specs, policy, None, None)
+    try:
+        selected = drafting.select(model, services, slo_names)
+    except drafting.SelectionError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    api_key = os.environ.get(API_KEY_ENV) or None
+    if not api_key and not dry_run:
+        err.print(f"error: {API_KEY_ENV} is not set; export it, or use --dry-run to see what would be drafted")
+        sys.exit(EXIT_BAD_INPUT)
+    options = drafting.Options(model_id, api_key, force, concurrency, timeout, max_retries, max_tokens)
+    steps = drafting.plan(model, load_drafts(specs, model).files, selected, force)
+    if dry_run:
+        drafting.dry_run(steps, model, options, out_console)
+        return
+    report = drafting.run(steps, model, specs, options, err)
+    out_console.print(drafting.summary(report))
+    if report.failed:
         sys.exit(EXIT_FAILED)
 
 

@@ -68,7 +68,9 @@ def test_alert_contract(example_model, rendered_dir):
             assert L.error_ratio_series(tier.short_window.text) in alert["expr"]
             assert L.error_ratio_series(tier.long_window.text) in alert["expr"]
         for alert in alerts:
-            assert set(alert["annotations"]) == {"summary", "description", "runbook_url", "dashboard_url"}
+            assert {"summary", "description", "runbook_url", "dashboard_url"} <= set(alert["annotations"])
+        for alert in alerts[:-1]:
+            assert alert["annotations"]["burn_rate"] == "{{ $value | humanize }}"
 
 
 def test_user_prose_is_not_executed_as_a_template(example_model):

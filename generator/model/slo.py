@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from generator.model.drafted import DraftedProse
 from generator.model.durations import Duration, parse_duration
 
 NotifyClass = Literal["page", "ticket"]
@@ -87,6 +88,7 @@ class SLO:
     labels: tuple[tuple[str, str], ...] = ()
     expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
     source: str = ""  # spec file, relative to the specs directory
+    drafted: DraftedProse | None = None  # reviewed-or-not AI prose from slo_specs/drafts/
 
     @property
     def objective_ratio(self) -> Decimal:
@@ -143,6 +145,9 @@ class Settings:
     dashboard_base_url: str = ""  # empty: links point at the rendered JSON files
     evaluation_interval: Duration = field(default_factory=lambda: parse_duration("1m"))
     missing_sli_for: Duration = field(default_factory=lambda: parse_duration("15m"))
+    alertmanager_output: str = "full"  # full: whole alertmanager.yml; subtree: routes/receivers to include
+    alertmanager_base: str = ""  # text of slo_specs/alertmanager.base.yml (full mode merges it), "" if absent
+    alertmanager_base_source: str = ""  # that file, for messages and the rendered header
 
 
 @dataclass(frozen=True)

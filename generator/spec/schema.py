@@ -169,10 +169,25 @@ class HTTPConfig(Strict):
     authorization: Authorization | None = None
 
 
+def _no_env_vars(value: str | None) -> str | None:
+    """Alertmanager never expands `${VAR}` (amtool rejects it in a URL host)."""
+    if value is not None and re.search(r"\$\{?[A-Za-z_]", value):
+        raise ValueError(
+            "Alertmanager does not expand environment variables in URLs; write the URL out, "
+            "or for a webhook whose URL is secret use `url_file`"
+        )
+    return value
+
+
 class PagerDutyReceiver(Strict):
     routing_key_file: str
     severity: str | None = None
     url: str | None = None  # events API endpoint, not a secret
+
+    @field_validator("url")
+    @classmethod
+    def _literal_url(cls, value: str | None) -> str | None:
+        return _no_env_vars(value)
 
 
 class OpsgenieReceiver(Strict):
@@ -180,6 +195,11 @@ class OpsgenieReceiver(Strict):
     api_url: str | None = None  # API endpoint, not a secret
     priority: str | None = None
     responders: list[dict[str, str]] | None = None
+
+    @field_validator("api_url")
+    @classmethod
+    def _literal_url(cls, value: str | None) -> str | None:
+        return _no_env_vars(value)
 
 
 class SlackReceiver(Strict):
@@ -199,6 +219,11 @@ class WebhookReceiver(Strict):
     url: str | None = None  # only for URLs that carry no secret
     url_file: str | None = None
     http_config: HTTPConfig | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _literal_url(cls, value: str | None) -> str | None:
+        return _no_env_vars(value)
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookReceiver:
@@ -234,6 +259,18 @@ class BusinessHours(Strict):
     weekdays: list[str] = ["monday:friday"]
     times: list[TimeRange] = [TimeRange(start_time="09:00", end_time="17:00")]
 
+    @field_validator("location")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Alertmanager refuses an unknown zone at load time; say so at the spec line instead."""
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; expected an IANA name such as Europe/Berlin") from None
+        return value
+
 
 class TeamSpec(Strict):
     page: ReceiverSpec | None = None
@@ -262,6 +299,7 @@ class PolicySettings(Strict):
     dashboard_base_url: str | None = None
     evaluation_interval: str | None = None
     missing_sli_for: str | None = None
+    alertmanager_output: Literal["full", "subtree"] | None = None
 
     @field_validator("evaluation_interval", "missing_sli_for")
     @classmethod

@@ -13,6 +13,7 @@ from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.targets import labels as L
 from generator.targets.links import dashboard_url, runbook_url
+from generator.targets.prose import alert_prose
 from generator.targets.sli_queries import queries_for
 from generator.targets.yaml_text import dump_yaml
 
@@ -146,24 +147,18 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
         f"and ignoring({L.WINDOW})\n"
         f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)"
     )
-    objective = format_number(slo.objective)
-    factor = format_number(tier.factor)
-    share = format_number(tier.budget_share * 100)
     return {
         "alert": tier.alert_name,
         "expr": expr,
         "for": tier.for_.text,
         "labels": alert_labels(slo, tier.name, tier.severity, tier.notify),
         "annotations": {
-            "summary": f"{slo.service}/{slo.name}: error budget burn ({tier.name})",
-            "description": (
-                f"{escape_template(slo.description or slo.name)}. "
-                f"Burning the error budget at {{{{ $value | humanize }}}}x the sustainable rate over {tier.short_window}, "
-                f"and above {factor}x over {tier.long_window}. "
-                f"Objective {objective}% over {slo.window}; this tier fires after {share}% of the budget is spent."
-            ),
+            **alert_prose(slo, tier),  # drafted text if reviewed-or-not draft exists, else the skeleton
             "runbook_url": runbook_url(settings, slo),
             "dashboard_url": dashboard_url(settings, slo),
+            # For notification templates: Alertmanager never sees $value.
+            "burn_rate": "{{ $value | humanize }}",
+            "budget_consumed": f"{format_number(tier.budget_share * 100)}% of the {slo.window} error budget",
         },
     }
 
@@ -188,7 +183,3 @@ def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> dict:
         },
     }
 
-
-def escape_template(text: str) -> str:
-    """User prose must not be executed as a Go template by Prometheus."""
-    return text.replace("{{", '{{ "{{" }}')

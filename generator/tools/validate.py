@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from generator.tools.amtool_checks import check_alertmanager
 from generator.tools.runner import ToolResult, check_rules
 
 Validator = Callable[[Path], list[ToolResult]]
 
-VALIDATORS: tuple[Validator, ...] = (check_rules,)
+VALIDATORS: tuple[Validator, ...] = (check_rules, check_alertmanager)
 
 
 def validate_tree(out: Path) -> list[ToolResult]:

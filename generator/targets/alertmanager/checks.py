@@ -1,0 +1,63 @@
+"""Render-time consistency checks of the routing: pure, returning warning text.
+
+They walk the same route tree that is rendered (`routes.resolve`) with every
+alert the rules renderer emits, so a gap shows up before Alertmanager runs.
+"""
+
+from __future__ import annotations
+
+from generator.model.slo import Model
+from generator.targets import labels as L
+from generator.targets.alertmanager.alerts import generated_alerts
+from generator.targets.alertmanager.config import default_receiver
+from generator.targets.alertmanager.names import receiver_name
+from generator.targets.alertmanager.routes import Route, resolve, sloforge_route
+
+PREFIX = "alertmanager: "
+
+
+def consistency_warnings(model: Model) -> list[str]:
+    warnings: list[str] = []
+    default = default_receiver(model)
+    tree = sloforge_route(model)
+    reached: set[str] = set()
+    matched: set[int] = set()
+    for alert in generated_alerts(model):
+        results = resolve(tree, alert.label_map, default)
+        for receiver, path in results:
+            reached.add(receiver)
+            matched.update(id(route) for route in path)
+        if [receiver for receiver, _ in results] == [default]:
+            labels = alert.label_map
+            warnings.append(
+                f"{alert.name} reaches only the default receiver {default!r}: "
+                f"team {labels[L.TEAM]!r} has no {labels[L.NOTIFY]!r} receiver"
+            )
+    for path in _routes_with_matchers(tree, ()):
+        if id(path[-1]) not in matched:
+            where = " > ".join(m.text() for route in path for m in route.matchers)
+            warnings.append(f"route {where} matches no generated alert")
+    for team in model.teams:
+        for notify, found in team.receivers:
+            name = receiver_name(team.name, notify)
+            if found and name not in reached:
+                warnings.append(f"receiver {name!r} of team {team.name!r} receives no alert")
+            for receiver in found:
+                if receiver.type == "webhook" and receiver.get("url_file") is not None:
+                    warnings.append(
+                        f"receiver {name!r}: webhook url_file needs Alertmanager 0.26 or later (0.25 rejects it)"
+                    )
+    for service in model.services:
+        if model.team(service.team) is None:
+            warnings.append(f"service {service.name!r} names team {service.team!r}, which no Teams document defines")
+    if model.settings.alertmanager_output == "subtree" and model.settings.alertmanager_base:
+        warnings.append(f"{model.settings.alertmanager_base_source} is not used: alertmanager_output is 'subtree'")
+    return [PREFIX + text for text in warnings]
+
+
+def _routes_with_matchers(route: Route, parents: tuple[Route, ...]) -> list[tuple[Route, ...]]:
+    path = (*parents, route)
+    found = [path] if route.matchers else []
+    for child in route.routes:
+        found.extend(_routes_with_matchers(child, path))
+    return found

@@ -1,0 +1,31 @@
+"""Grafana dashboards: one per service (a row per SLO) and a fleet overview.
+
+Built with grafana-foundation-sdk's classic dashboard model, the format Grafana
+file provisioning loads; serialized with sorted keys so re-renders are
+byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+
+from generator.model.slo import Model
+from generator.targets.dashboards.overview import overview_dashboard
+from generator.targets.dashboards.panels import JSONEncoder
+from generator.targets.dashboards.service import service_dashboard
+from generator.targets.links import dashboard_path, overview_path
+
+
+def render_dashboards(model: Model) -> dict[str, str]:
+    tree = {
+        dashboard_path(service.name): to_json(service_dashboard(service, model.settings)) for service in model.services
+    }
+    tree[overview_path()] = to_json(overview_dashboard(model))
+    return tree
+
+
+def to_json(dashboard: object) -> str:
+    """Panel ids in layout order (Grafana needs them unique), then deterministic JSON."""
+    for number, panel in enumerate(getattr(dashboard, "panels", None) or [], start=1):
+        panel.id_val = number
+    return json.dumps(dashboard, cls=JSONEncoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

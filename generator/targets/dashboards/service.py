@@ -1,0 +1,230 @@
+"""One dashboard per service: a row per SLO, read almost entirely from recorded `slo:` series."""
+
+from __future__ import annotations
+
+from generator.model.numbers import format_number
+from generator.model.slo import SLO, BoolGaugeSLI, EventsSLI, LatencySLI, Service, Settings
+from generator.targets import labels as L
+from generator.targets.dashboards import panels as P
+from generator.targets.dashboards import queries as Q
+from generator.targets.links import (
+    OVERVIEW_NAME,
+    OVERVIEW_UID,
+    SLO_VARIABLE,
+    dashboard_uid,
+    grafana_path,
+    runbook_url,
+    slo_row_anchor,
+)
+
+TIER_COLORS = {"page": P.RED, "ticket": P.ORANGE}
+SLI_KIND_TEXT = {
+    "events": "bad events / all events",
+    "latency": "requests slower than the threshold / all requests",
+    "raw": "an error ratio computed by the spec's query (time-averaged over long windows)",
+    "bool_gauge": "failed samples / all samples of a 1-or-0 gauge",
+}
+
+
+def overview_link() -> str:
+    return grafana_path(OVERVIEW_UID, OVERVIEW_NAME)
+
+
+def row_title(slo: SLO) -> str:
+    """Starts with the row anchor, so a file link's `#<slo>` names the row to look for."""
+    return f"{slo_row_anchor(slo)}: {format_number(slo.objective)}% over {slo.window}"
+
+
+def percent_decimals(slo: SLO) -> int:
+    """One digit more than the objective shows: 99.9 -> 99.95%."""
+    text = format_number(slo.objective)
+    return max(2, len(text.split(".")[1]) + 1 if "." in text else 0)
+
+
+def slo_panels(slo: SLO, settings: Settings) -> list:
+    runbook = runbook_url(settings, slo)
+    panel_links = (P.Link(f"Runbook: {slo.key}", runbook), P.Link("SLO overview", overview_link()))
+    row: list = [
+        P.stat_panel(
+            f"SLI, last {slo.window}",
+            [P.Query(Q.sli(slo, slo.window))],
+            unit="percentunit",
+            decimals=percent_decimals(slo),
+            steps=[P.Step(None, P.RED), P.Step(float(slo.objective_ratio), P.GREEN)],
+            width=4,
+            height=6,
+            description=f"Share of good events over the SLO window; green at or above the objective "
+            f"{format_number(slo.objective)}%.",
+            no_value="no data",
+            panel_links=panel_links,
+        ),
+        P.stat_panel(
+            "Error budget remaining",
+            [P.Query(Q.budget_remaining(slo))],
+            unit="percentunit",
+            decimals=1,
+            steps=[P.Step(None, P.RED), P.Step(0, P.ORANGE), P.Step(0.25, P.GREEN)],
+            width=4,
+            height=6,
+            description=f"1 - (error ratio over {slo.window} / error budget). Below 0 the SLO is broken.",
+            no_value="no data",
+            panel_links=panel_links,
+        ),
+        P.stat_panel(
+            "Alerts now",
+            [P.Query(Q.alert_states(slo), legend="{{" + L.ALERTNAME + "}}")],
+            unit="none",
+            steps=[P.Step(None, P.GREEN)],
+            width=6,
+            height=6,
+            description="State of this SLO's alerts from the ALERTS series: pending or firing.",
+            no_value="none pending or firing",
+            mappings=[P.value_text("1", "pending", P.ORANGE), P.value_text("2", "firing", P.RED)],
+        ),
+        P.markdown_panel("About this SLO", about(slo, runbook), width=10, height=6),
+        P.timeseries_panel(
+            f"SLI over {slo.window} vs objective",
+            [
+                P.Query(Q.sli(slo, slo.window), legend=f"SLI over {slo.window}"),
+                P.Query(Q.objective(slo), legend="objective"),
+            ],
+            unit="percentunit",
+            width=12,
+            soft_max=1,
+        ),
+        P.timeseries_panel(
+            "Error budget remaining",
+            [P.Query(Q.budget_remaining(slo), legend="budget remaining")],
+            unit="percentunit",
+            width=12,
+            steps=[P.Step(None, P.RED), P.Step(0, P.GREEN)],
+            soft_min=0,
+            soft_max=1,
+        ),
+        burn_rate_panel(slo),
+        traffic_panel(slo),
+    ]
+    if isinstance(slo.sli, LatencySLI):
+        row.append(latency_panel(slo))
+    return row
+
+
+def burn_rate_panel(slo: SLO):
+    """Burn rate over every tier window; each tier's factor is a dashed threshold line."""
+    steps = [P.Step(None, "transparent")] + [
+        P.Step(float(tier.factor), TIER_COLORS.get(tier.notify, P.ORANGE))
+        for tier in sorted(slo.tiers, key=lambda tier: tier.factor)
+    ]
+    tiers = "; ".join(
+        f"{tier.name}: {format_number(tier.factor)}x over {tier.long_window} and {tier.short_window}"
+        for tier in slo.tiers
+    )
+    return P.timeseries_panel(
+        "Burn rate per tier window",
+        [P.Query(Q.burn_rate(slo, window), legend=f"over {window}") for window in Q.burn_windows(slo)],
+        unit="suffix:x",
+        width=12,
+        steps=steps,
+        soft_min=0,
+        description="Error ratio over each window divided by the error budget (1x spends the budget exactly "
+        f"over {slo.window}). Tiers fire when both of their windows are above the line: {tiers or 'no tiers enabled'}.",
+    )
+
+
+def traffic_panel(slo: SLO):
+    base = Q.base_window(slo)
+    if isinstance(slo.sli, BoolGaugeSLI):
+        return P.timeseries_panel(
+            "Probe success",
+            [
+                P.Query(Q.probe_success(slo), legend="probe success (raw)"),
+                P.Query(Q.sli(slo, base), legend=f"success ratio over {base}"),
+            ],
+            unit="percentunit",
+            width=12,
+            soft_max=1,
+        )
+    if isinstance(slo.sli, EventsSLI | LatencySLI):
+        bad = "slow requests/s" if isinstance(slo.sli, LatencySLI) else "errors/s"
+        return P.timeseries_panel(
+            "Request and error rates",
+            [
+                P.Query(Q.events(slo, L.TOTAL_RATE), legend="requests/s"),
+                P.Query(Q.events(slo, L.ERRORS_RATE), legend=bad),
+            ],
+            unit="reqps",
+            width=12,
+            soft_min=0,
+        )
+    return P.timeseries_panel(
+        f"Error ratio over {base}",
+        [P.Query(Q.error_ratio(slo, base), legend=f"error ratio over {base}")],
+        unit="percentunit",
+        width=12,
+        steps=[P.Step(None, "transparent"), P.Step(float(slo.error_budget), P.ORANGE)],
+        soft_min=0,
+        description="The spec's own ratio; the dashed line is the error budget (burn rate 1x).",
+    )
+
+
+def latency_panel(slo: SLO):
+    assert isinstance(slo.sli, LatencySLI)
+    threshold = slo.sli.threshold.seconds
+    return P.timeseries_panel(
+        "Latency percentiles",
+        [P.Query(Q.latency_quantile(slo, q), legend=f"p{format_number(float(q) * 100)}") for q in Q.LATENCY_QUANTILES],
+        unit="s",
+        width=24,
+        steps=[P.Step(None, "transparent"), P.Step(threshold, P.RED)],
+        soft_min=0,
+        description=f"From the {slo.sli.histogram} histogram; the dashed line is the SLI threshold {slo.sli.threshold}.",
+    )
+
+
+def about(slo: SLO, runbook: str) -> str:
+    objective = format_number(slo.objective)
+    budget = format_number(slo.error_budget * 100)
+    lines = [
+        f"**{slo.description or slo.name}**",
+        "",
+        f"Objective **{objective}%** over **{slo.window}**; error budget {budget}%. "
+        f"SLI: {SLI_KIND_TEXT.get(slo.sli.kind, slo.sli.kind)}.",
+        "",
+        "| tier | notifies | long / short window | burn rate | budget spent when firing |",
+        "|---|---|---|---|---|",
+    ]
+    for tier in slo.tiers:
+        lines.append(
+            f"| {tier.name} | {tier.notify} ({tier.severity}) | {tier.long_window} / {tier.short_window} "
+            f"| {format_number(tier.factor)}x | {format_number(tier.budget_share * 100)}% |"
+        )
+    if not slo.tiers:
+        lines.append("| (none enabled) | | | | |")
+    lines += ["", f"[Runbook]({runbook}) · [SLO overview]({overview_link()}) · spec: `{slo.source}`"]
+    return "\n".join(lines)
+
+
+def service_dashboard(service: Service, settings: Settings):
+    builder = (
+        P.dashboard_builders.Dashboard(f"{service.name} SLOs")
+        .uid(dashboard_uid(service.name))
+        .description(
+            f"{service.description or service.name} (team {service.team}). Generated by sloforge from "
+            f"{service.source}; edit the spec, not this dashboard."
+        )
+        .tags(["sloforge", f"team:{service.team}"])
+        .time("now-24h", "now")
+        .refresh("1m")
+        .timezone("browser")
+        .readonly()
+        .tooltip(P.dashboard_models.DashboardCursorSync.CROSSHAIR)
+        .with_variable(P.datasource_variable())
+        .with_variable(P.custom_variable(SLO_VARIABLE, "SLO", [slo.name for slo in service.slos]))
+        .link(P.dashboard_link("SLO overview", overview_link()))
+        .link(P.dashboards_link("SLO dashboards", ["sloforge"]))
+    )
+    for slo in service.slos:
+        builder = builder.with_row(P.row(row_title(slo)))
+        for panel in slo_panels(slo, settings):
+            builder = builder.with_panel(panel)
+    return builder.build()

@@ -1,0 +1,190 @@
+"""A real Alertmanager with the rendered routing: a page notifies, the same SLO's ticket is inhibited.
+
+The rendered config is used as is, except (test config only): every receiver
+becomes a webhook to a local HTTP server, waits are shortened, and business
+hours are dropped so the control ticket is not muted at night.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator.targets import labels as L
+from generator.targets.alertmanager.names import CONFIG_PATH, ROUTING_TESTS_PATH, TEMPLATES_DIR
+from generator.tools.amtool_checks import expand_annotation
+
+BINARY = "prometheus-alertmanager"
+DEADLINE = 30.0  # seconds; group_wait is 1s in the test config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Webhook:
+    """Collects Alertmanager webhook posts by receiver path."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict]] = []
+        received = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append((self.path.strip("/"), json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def alerts(self, receiver: str) -> list[dict]:
+        return [alert for path, body in list(self.posts) if path == receiver for alert in body["alerts"]]
+
+
+def webhook_config(rendered_dir: Path, webhook_url: str) -> dict:
+    config = yaml.safe_load((rendered_dir / CONFIG_PATH).read_text())
+    config["receivers"] = [
+        {"name": r["name"], "webhook_configs": [{"url": f"{webhook_url}/{r['name']}", "send_resolved": False}]}
+        for r in config["receivers"]
+    ]
+    config["templates"] = [str((rendered_dir / TEMPLATES_DIR).resolve() / "*.tmpl")]
+
+    def shorten(route: dict) -> None:
+        route.pop("active_time_intervals", None)
+        route.update({"group_wait": "1s", "group_interval": "1s"})
+        for child in route.get("routes", []):
+            shorten(child)
+
+    shorten(config["route"])
+    return config
+
+
+@pytest.fixture
+def alertmanager(rendered_dir, tmp_path) -> Iterator[tuple[str, Webhook]]:
+    binary = shutil.which(BINARY)
+    if not binary:
+        pytest.fail(f"{BINARY} is not installed; `make test` installs it (apt-get install prometheus-alertmanager)")
+    webhook = Webhook()
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(yaml.safe_dump(webhook_config(rendered_dir, webhook.url), sort_keys=False))
+    url = f"http://127.0.0.1:{free_port()}"
+    log = (tmp_path / "alertmanager.log").open("w")
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address={url.removeprefix('http://')}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: _ready(url), f"Alertmanager at {url} ready", process, tmp_path)
+        yield url, webhook
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        webhook.server.shutdown()
+        webhook.server.server_close()
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_for(condition, what: str, process: subprocess.Popen, tmp_path: Path) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    log = (tmp_path / "alertmanager.log").read_text()
+    pytest.fail(f"timed out waiting for {what}; alertmanager log:\n{log}")
+
+
+def rendered_alert(rendered_dir: Path, service: str, slo: str, alertname: str) -> tuple[dict, list[str]]:
+    """An alert as Prometheus would send it (rendered labels and annotations) and its expected receivers."""
+    cases = yaml.safe_load((rendered_dir / ROUTING_TESTS_PATH).read_text())["tests"]
+    case = next(c for c in cases if c["name"] == f"{service}/{slo} {alertname}")
+    rules = yaml.safe_load((rendered_dir / "prometheus" / "rules" / f"{service}.yaml").read_text())
+    rule = next(
+        r for g in rules["groups"] for r in g["rules"] if r.get("alert") == alertname and r["labels"][L.SLO] == slo
+    )
+    labels = {k: str(v) for k, v in case["labels"].items()}
+    annotations = {k: expand_annotation(v, labels) for k, v in rule["annotations"].items()}
+    return {"labels": labels, "annotations": annotations, "generatorURL": "http://prometheus.test/graph"}, case[
+        "receivers"
+    ]
+
+
+def api(url: str, path: str, payload: object | None = None) -> object:
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(f"{url}/api/v2/{path}", data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+@pytest.mark.slow
+def test_page_notifies_and_inhibits_the_ticket_of_the_same_slo(alertmanager, rendered_dir, tmp_path):
+    url, webhook = alertmanager
+    page, page_to = rendered_alert(rendered_dir, "checkout", "availability", "SLOBurnRatePageFast")
+    ticket, _ = rendered_alert(rendered_dir, "checkout", "availability", "SLOBurnRateTicketFast")
+    control, control_to = rendered_alert(rendered_dir, "checkout", "latency", "SLOBurnRateTicketFast")
+    assert page_to == ["payments-page"] and control_to == ["payments-ticket"]
+    api(url, "alerts", [page, ticket, control])
+
+    # The control ticket (another SLO, no page firing) arrives: tickets do route to the webhook...
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline and not (webhook.alerts("payments-page") and webhook.alerts("payments-ticket")):
+        time.sleep(0.2)
+    paged = webhook.alerts("payments-page")
+    assert [a["labels"][L.ALERTNAME] for a in paged] == ["SLOBurnRatePageFast"], webhook.posts
+    assert paged[0]["labels"][L.SLO] == "availability"
+    assert paged[0]["annotations"]["runbook_url"] == page["annotations"]["runbook_url"]
+    time.sleep(2)  # two more group intervals: a ticket that were not inhibited would have been sent by now
+
+    # ...but the ticket of the paging SLO does not: the page inhibits it.
+    tickets = webhook.alerts("payments-ticket")
+    assert [(a["labels"][L.SLO], a["labels"][L.ALERTNAME]) for a in tickets] == [("latency", "SLOBurnRateTicketFast")]
+    state = {
+        (a["labels"][L.SLO], a["labels"][L.ALERTNAME]): a
+        for a in api(url, f"alerts?filter={L.SERVICE}%3D%22checkout%22")  # type: ignore[union-attr]
+    }
+    inhibited = state[("availability", "SLOBurnRateTicketFast")]["status"]
+    assert inhibited["state"] == "suppressed"
+    assert inhibited["inhibitedBy"] == [state[("availability", "SLOBurnRatePageFast")]["fingerprint"]]
+    assert state[("latency", "SLOBurnRateTicketFast")]["status"]["inhibitedBy"] == []
