@@ -137,8 +137,11 @@ class FakeAnthropic:
             return error(404, "not_found_error", f"no route {path}", None)
         if "anthropic-version" not in headers:
             return error(400, "invalid_request_error", "anthropic-version header is required", None)
-        context = slo_context(body)
-        key = f"{context['service']}/{context['slo']}"
+        try:
+            context = slo_context(body)
+            key = f"{context['service']}/{context['slo']}"
+        except (KeyError, IndexError, TypeError, ValueError):
+            return error(400, "invalid_request_error", "expected one user message with the SLO context", None)
         with self._lock:
             queued = self.script.get(key)
             if queued:

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from generator.ai import checks
 from generator.ai.context import alert_label_names
 from generator.ai.gotemplate import TemplateProblem, check_template
+from generator.ai.schema import AlertText
+from generator.ai.toolcheck import apply_promtool
 from generator.cli import main
 from generator.model.slo import Model
 from generator.targets.investigation import allowed_metrics
@@ -75,6 +77,22 @@ def test_promtool_is_the_authority_on_broken_templates(tmp_path: Path, promtool:
         check_template(text, LABELS)
     done = subprocess.run([promtool, "check", "rules", str(_rule_file(tmp_path, text))], capture_output=True, text=True)
     assert done.returncode != 0
+
+
+def test_draft_runs_promtool_after_the_in_process_checks(promtool: str) -> None:
+    # Pretend the in-process checks let two bad texts through; promtool must catch them.
+    verdict = checks.Verdict(
+        alerts={
+            "page-fast": AlertText(summary="fine {{ $labels.slo_name }}", description="{{ $value | nosuchfunc }}"),
+            "page-slow": AlertText(summary="{{ end }}"),
+        }
+    )
+    apply_promtool(verdict)
+    assert verdict.alerts["page-fast"].summary == "fine {{ $labels.slo_name }}"
+    assert verdict.alerts["page-fast"].description is None
+    assert "page-slow" not in verdict.alerts
+    assert any(r.startswith("alerts.page-fast.description: promtool:") and "nosuchfunc" in r for r in verdict.rejected)
+    assert any(r.startswith("alerts.page-slow.summary: promtool:") for r in verdict.rejected)
 
 
 def _slo(model: Model, key: str):

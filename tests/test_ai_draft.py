@@ -135,6 +135,18 @@ def test_malformed_json_keeps_the_skeleton(specs: Path, fake: FakeAnthropic, tmp
     assert page_fast["description"] == skeleton_description(slo, slo.tiers[0])
 
 
+@pytest.mark.parametrize(
+    "body,reason",
+    [("{not json", "the API answered with malformed JSON"), ('{"id": "msg_1"}', "without message content")],
+)
+def test_malformed_response_body_fails_that_slo_only(specs: Path, fake: FakeAnthropic, body: str, reason: str) -> None:
+    fake.script["checkout/availability"] = [Reply(200, body)]
+    result = draft(specs, fake, "--max-retries", "0")
+    assert reason in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert sorted(drafts_of(specs)) == ["latency"]
+
+
 def _with(change):
     def answer(context: dict) -> dict:
         data = good_answer(context)

@@ -65,7 +65,9 @@ def request_draft(client: anthropic.Anthropic, model_id: str, slo: SLO, model: M
         tool_choice={"type": "tool", "name": TOOL_NAME, "disable_parallel_tool_use": True},
         messages=[{"role": "user", "content": user_message(slo, model)}],
     )
-    usage = _usage(message.usage)
+    usage = _usage(getattr(message, "usage", None))
+    if not isinstance(getattr(message, "content", None), list):
+        return Answer(None, "the API answered without message content", usage)
     if message.stop_reason == "max_tokens":
         return Answer(None, f"the answer was cut off at max_tokens={max_tokens}; raise --max-tokens", usage)
     for block in message.content:
@@ -110,4 +112,6 @@ def describe_error(exc: Exception) -> str:
         return f"the API rejected the key in {API_KEY_ENV} (401)"
     if isinstance(exc, anthropic.APIStatusError):
         return f"API error {exc.status_code}: {exc.message}"
+    if isinstance(exc, ValueError):  # the SDK decodes the body itself
+        return f"the API answered with malformed JSON: {exc}"
     return f"{type(exc).__name__}: {exc}"

@@ -22,8 +22,11 @@ from generator.ai.context import alert_label_names, fingerprint
 from generator.ai.prompts import estimate_tokens, shared_prefix_tokens, user_message
 from generator.ai.schema import DraftEntry, new_document
 from generator.ai.store import DraftFile, draft_path, is_edited, read_draft_file, text_hash, write_draft_file
+from generator.ai.toolcheck import apply_promtool
 from generator.model.slo import SLO, Model
+from generator.spec.errors import SpecErrors
 from generator.targets.investigation import allowed_metrics
+from generator.tools.discovery import ToolNotFound
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ def run(steps: list[Step], model: Model, specs: Path, options: Options, console:
     client = make_client(options.api_key, options.timeout, options.max_retries)
     lock = threading.Lock()
     stop = threading.Event()
+    promtool_missing = threading.Event()
 
     def draft_one(slo: SLO) -> None:
         if stop.is_set():
@@ -155,6 +159,12 @@ def run(steps: list[Step], model: Model, specs: Path, options: Options, console:
         verdict = checks.judge(
             answer.data, [tier.name for tier in slo.tiers], alert_label_names(slo), allowed_metrics(slo)
         )
+        if not promtool_missing.is_set():
+            try:
+                apply_promtool(verdict)
+            except ToolNotFound as exc:
+                promtool_missing.set()
+                console.print(f"warning: {escape(str(exc))}; drafted annotations were checked in-process only")
         with lock:
             report.accepted_items += verdict.accepted_items
             report.rejected_items += len(verdict.rejected)
@@ -164,7 +174,12 @@ def run(steps: list[Step], model: Model, specs: Path, options: Options, console:
                 report.rejected_slos.append(slo.key)
                 console.print(f"[yellow]rejected[/yellow] {slo.key}: nothing usable in the answer; no draft written")
                 return
-            path = _store(specs, slo, model, options.model_id, verdict)
+            try:
+                path = _store(specs, slo, model, options.model_id, verdict)
+            except (SpecErrors, OSError) as exc:  # the draft file was broken or unwritable meanwhile
+                report.failed.append(slo.key)
+                console.print(f"[red]failed[/red] {slo.key}: cannot store the draft: {escape(str(exc))}")
+                return
             report.drafted.append(slo.key)
             console.print(
                 f"[green]drafted[/green] {slo.key} -> {path}: {verdict.accepted_items} item(s) accepted, "
@@ -179,7 +194,7 @@ def run(steps: list[Step], model: Model, specs: Path, options: Options, console:
 
     columns = (TextColumn("drafting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with (
-        Progress(*columns, console=console, transient=True) as progress,
+        Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress,
         ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool,
     ):
         task = progress.add_task("draft", total=len(todo))
