@@ -58,5 +58,22 @@ test: $(STAMP) tools lint check validate pytest
 bench: $(STAMP) tools
 	$(BIN)/python -m bench
 
+# Fault -> SLI drop -> pending -> firing -> webhook notification, with the real
+# prometheus and alertmanager binaries on 127.0.0.1; no docker needed.
+demo: $(STAMP) tools
+	$(BIN)/python -m generator.demo
+
+# docker-compose.yml: Prometheus, Alertmanager, Grafana and the demo workload.
+# `docker compose` (plugin) when present, else Debian's docker-compose.
+COMPOSE = $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+up: render
+	$(COMPOSE) up -d
+	@echo "Grafana http://localhost:3000  Prometheus http://localhost:9090  Alertmanager http://localhost:9093"
+	@echo "inject a fault: curl -X POST localhost:9100/fault/error-spike   (none, latency-spike, outage, probe-failure)"
+
+down:
+	$(COMPOSE) down
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

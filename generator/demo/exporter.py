@@ -140,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.rstrip("/") == "/fault":
             self._json(200, {"fault": self.workload.fault, "faults": list(FAULTS)})
         else:
-            self._send(200, __doc__.encode(), "text/plain; charset=utf-8")
+            self._send(200, (__doc__ or "").encode(), "text/plain; charset=utf-8")
 
     def do_POST(self) -> None:  # noqa: N802
         name = self.path.rstrip("/").removeprefix("/fault/")

@@ -84,6 +84,9 @@ class PrometheusAPI:
         return float(result[0]["value"][1]) if result else None
 
 
+Inspector = Callable[[PrometheusAPI, Path], None]  # called while the stack runs, after the page arrived
+
+
 def run_demo(
     say: Callable[[str], None] = print,
     *,
@@ -92,7 +95,7 @@ def run_demo(
     baseline: float = 10,
     specs: Path = DEMO_SPECS,
     workdir: Path | None = None,
-    inspect: Callable[[PrometheusAPI, Path], None] | None = None,
+    inspect: Inspector | None = None,
 ) -> DemoResult:
     """Run the whole demo; raises DemoError when the notification does not arrive within `timeout`.
 
@@ -126,7 +129,7 @@ class _Demo:
 
     # --- setup --------------------------------------------------------------
 
-    def run(self, specs: Path, fault: str, timeout: float, baseline: float, inspect=None) -> DemoResult:
+    def run(self, specs: Path, fault: str, timeout: float, baseline: float, inspect: Inspector | None) -> DemoResult:
         model = load_model(specs)
         slo, tier = watched(model)
         self.result = DemoResult(slo, tier)
@@ -238,7 +241,9 @@ class _Demo:
         logs = "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in self.processes)
         raise DemoError(f"no notification for {tier.alert_name} within {timeout:g}s\n{logs}")
 
-    def wait_for(self, probe: Callable[[], tuple[float, float] | None], deadline: float, what: str):
+    def wait_for(
+        self, probe: Callable[[], tuple[float, float] | None], deadline: float, what: str
+    ) -> tuple[float, float]:
         while time.monotonic() < deadline:
             value = probe()
             if value is not None:

@@ -7,11 +7,9 @@ byte-identical.
 
 from __future__ import annotations
 
-import json
-
 from generator.model.slo import Model
 from generator.targets.dashboards.overview import overview_dashboard
-from generator.targets.dashboards.panels import JSONEncoder
+from generator.targets.dashboards.panels import to_json
 from generator.targets.dashboards.service import service_dashboard
 from generator.targets.links import dashboard_path, overview_path
 
@@ -22,10 +20,3 @@ def render_dashboards(model: Model) -> dict[str, str]:
     }
     tree[overview_path()] = to_json(overview_dashboard(model))
     return tree
-
-
-def to_json(dashboard: object) -> str:
-    """Panel ids in layout order (Grafana needs them unique), then deterministic JSON."""
-    for number, panel in enumerate(getattr(dashboard, "panels", None) or [], start=1):
-        panel.id_val = number
-    return json.dumps(dashboard, cls=JSONEncoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -29,7 +29,7 @@ def in_filter(expr: str) -> str:
     return f"({expr}) and on({L.SERVICE}, {L.SLO}) {L.INFO}{TEAM_SERVICE}"
 
 
-def summary_stats() -> list:
+def summary_stats() -> list[P.stat.Panel]:
     budget = f"{L.BUDGET_REMAINING}{Q.service_filter()}"
     return [
         P.stat_panel(
@@ -68,7 +68,7 @@ def summary_stats() -> list:
     ]
 
 
-def slo_table(model: Model):
+def slo_table(model: Model) -> P.table.Panel:
     """Merged instant queries, one row per SLO; the worst budget sorts first.
 
     Overrides only set object-valued properties (thresholds, cell options):
@@ -119,7 +119,7 @@ def slo_table(model: Model):
     )
 
 
-def firing_table():
+def firing_table() -> P.table.Panel:
     hidden = {name: True for name in ("Time", "Value", "__name__", "alertstate")}
     order = (L.ALERTNAME, L.SERVICE, L.SLO, L.TIER, L.SEVERITY, L.NOTIFY, L.TEAM)
     return P.table_panel(
@@ -137,7 +137,7 @@ def firing_table():
     )
 
 
-def budget_history():
+def budget_history() -> P.timeseries.Panel:
     return P.timeseries_panel(
         "Error budget remaining",
         [
@@ -154,17 +154,14 @@ def budget_history():
     )
 
 
-def overview_dashboard(model: Model):
+def overview_dashboard(model: Model) -> P.dashboard_models.Dashboard:
     builder = (
-        P.dashboard_builders.Dashboard("SLO overview")
-        .uid(OVERVIEW_UID)
-        .description("Every SLO rendered by sloforge, worst error budget first. Generated; edit the specs instead.")
-        .tags(["sloforge"])
-        .time("now-24h", "now")
-        .refresh("1m")
-        .timezone("browser")
-        .readonly()
-        .with_variable(P.datasource_variable())
+        P.dashboard(
+            "SLO overview",
+            uid=OVERVIEW_UID,
+            description="Every SLO rendered by sloforge, worst error budget first. Generated; edit the specs instead.",
+            tags=["sloforge"],
+        )
         .with_variable(P.label_values_variable(Q.TEAM_VARIABLE, "Team", L.INFO, L.TEAM))
         .with_variable(
             P.label_values_variable(

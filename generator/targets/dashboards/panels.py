@@ -6,6 +6,7 @@ against any Prometheus a Grafana instance knows.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,12 +24,11 @@ with warnings.catch_warnings():
     from grafana_foundation_sdk.models.prometheus import PromQueryFormat
     from grafana_foundation_sdk.models.text import TextMode
 
-__all__ = ["JSONEncoder", "common_builders", "dashboard_builders", "dashboard_models"]
-
 DATASOURCE_VARIABLE = "datasource"
 DATASOURCE = common_models.DataSourceRef(type_val="prometheus", uid="${" + DATASOURCE_VARIABLE + "}")
 
 RED, ORANGE, GREEN, BLUE = "red", "orange", "green", "blue"
+PanelBuilder = stat.Panel | timeseries.Panel | table.Panel | text.Panel
 
 
 @dataclass(frozen=True)
@@ -281,3 +281,26 @@ def dashboard_link(title: str, url: str) -> dashboard_builders.DashboardLink:
         .keep_time(True)
         .include_vars(False)
     )
+
+
+def dashboard(title: str, uid: str, description: str, tags: list[str]) -> dashboard_builders.Dashboard:
+    """What every sloforge dashboard shares: read-only (it is generated), last 24h, the datasource variable."""
+    return (
+        dashboard_builders.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(tags)
+        .time("now-24h", "now")
+        .refresh("1m")
+        .timezone("browser")
+        .readonly()
+        .tooltip(dashboard_models.DashboardCursorSync.CROSSHAIR)
+        .with_variable(datasource_variable())
+    )
+
+
+def to_json(built: dashboard_models.Dashboard) -> str:
+    """Panel ids in layout order (Grafana needs them unique), then sorted-key JSON: byte-identical re-renders."""
+    for number, panel in enumerate(built.panels or [], start=1):
+        panel.id_val = number
+    return json.dumps(built, cls=JSONEncoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
