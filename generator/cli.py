@@ -16,6 +16,7 @@ from rich.markup import escape
 from generator import __version__
 from generator.ai.defaults import API_KEY_ENV, DEFAULT_MODEL, MODEL_ENV
 from generator.ai.drafts import load_drafts, review_issues
+from generator.model.slo import Model
 from generator.output import compare, read_tree, write_tree
 from generator.pipeline import load_model
 from generator.spec import SpecErrors
@@ -92,7 +93,7 @@ require_reviewed_option = click.option(
 )
 
 
-def _review_drafts(specs: Path, model, require_reviewed: bool, verb: str) -> None:
+def _review_drafts(specs: Path, model: Model, require_reviewed: bool, verb: str) -> None:
     """Report draft entries people still have to review; with --require-reviewed they fail the command."""
     issues = review_issues(specs, model)
     for issue in issues:
@@ -102,20 +103,55 @@ def _review_drafts(specs: Path, model, require_reviewed: bool, verb: str) -> Non
         sys.exit(EXIT_FAILED)
 
 
+strict_option = click.option(
+    "--strict", is_flag=True, help="Treat alert-quality warnings as errors (exit 2; render writes nothing)."
+)
+
+
+def _warnings(model: Model, slos: list | None = None) -> list:
+    """Alert-quality warnings (tiers that cannot fire, low traffic) and SLOs left without rule tests."""
+    from generator.model.warnings import model_warnings
+    from generator.targets.rule_tests import rule_test_warnings
+
+    keys = None if slos is None else {slo.key for slo in slos}
+    found = sorted(model_warnings(model) + rule_test_warnings(model))
+    return [warning for warning in found if keys is None or warning.slo in keys]
+
+
+def _report_warnings(warnings: list, strict: bool, verb: str) -> None:
+    for warning in warnings:
+        label = "[red]error[/red]" if strict else "[yellow]warning[/yellow]"
+        err.print(f"{label} {escape(str(warning))}", markup=True, highlight=False)
+    if warnings and strict:
+        err.print(f"{len(warnings)} warning(s) treated as errors (--strict); {verb}")
+        sys.exit(EXIT_BAD_INPUT)
+
+
 @main.command()
 @specs_option
 @out_option
 @policy_option
 @_with(base_url_options)
 @require_reviewed_option
-def render(specs: Path, out: Path, policy: Path | None, runbook_base_url: str | None, dashboard_base_url: str | None, require_reviewed: bool = False) -> None:
+@strict_option
+def render(
+    specs: Path,
+    out: Path,
+    policy: Path | None,
+    runbook_base_url: str | None,
+    dashboard_base_url: str | None,
+    require_reviewed: bool = False,
+    strict: bool = False,
+) -> None:
     """Render SPECS into OUT, replacing OUT as a whole.
 
     Nothing is written when a spec has errors; the old tree stays as it was.
     Drafted prose from SPECS/drafts/ is merged in without any network access.
+    Alert-quality warnings are printed (exit 0); --strict makes them errors.
     """
     model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
     _review_drafts(specs, model, require_reviewed, "nothing was written.")
+    _report_warnings(_warnings(model), strict, "nothing was written.")
     tree = render_all(model)
     drift = compare(tree, read_tree(out))
     write_tree(tree, out)
@@ -244,6 +280,125 @@ def draft(
     report = drafting.run(steps, model, specs, options, err)
     out_console.print(drafting.summary(report))
     if report.failed:
+        sys.exit(EXIT_FAILED)
+
+
+def _select_or_exit(model: Model, selection: str | None, *, one: bool = False) -> list:
+    """SLOs named by SERVICE or SERVICE/SLO (all when None); unknown names exit 2 with suggestions."""
+    from generator.spec.load import did_you_mean
+
+    if selection is None:
+        return list(model.slos)
+    service, _, name = selection.partition("/")
+    services = {s.name: s for s in model.services}
+    if service not in services:
+        err.print(f"error: no service {service!r}{did_you_mean(service, sorted(services))}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    slos = [slo for slo in services[service].slos if not name or slo.name == name]
+    if not slos:
+        known = sorted(slo.name for slo in services[service].slos)
+        err.print(f"error: {service} has no SLO {name!r}{did_you_mean(name, known)}; it has {', '.join(known)}")
+        sys.exit(EXIT_BAD_INPUT)
+    if one and len(slos) != 1:
+        err.print(f"error: name one SLO as SERVICE/SLO, e.g. {slos[0].key}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    return slos
+
+
+format_option = click.option(
+    "--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+
+
+@main.command()
+@specs_option
+@policy_option
+@click.argument("selection", required=False, metavar="[SERVICE[/SLO]]")
+@format_option
+@strict_option
+def explain(specs: Path, policy: Path | None, selection: str | None, output_format: str, strict: bool) -> None:
+    """What each alert tier of an SLO means: factor, threshold, detection, reset and budget times.
+
+    Also warns about tiers that can never fire and about low traffic
+    (with `expected_rate` in the spec); --strict makes warnings errors.
+    """
+    import json
+
+    from generator.reports import explain_data, print_explain
+
+    model = _model_or_exit(specs, policy, None, None)
+    slos = _select_or_exit(model, selection)
+    warnings = _warnings(model, slos)
+    if output_format == "json":
+        click.echo(json.dumps(explain_data(slos, warnings), indent=2))
+    else:
+        print_explain(out_console, slos, warnings)
+    _report_warnings(warnings if strict else [], strict, "see the warnings above.")
+
+
+@main.command()
+@specs_option
+@policy_option
+@click.argument("target", metavar="SERVICE/SLO")
+@click.option("--error-ratio", help="Error ratio during the incident: 2% or 0.02.")
+@click.option("--for", "duration", help="How long the errors last, e.g. 3h.")
+@click.option("--after", help="Clean traffic before the errors (default: the SLO's longest alert window).")
+@click.option(
+    "--scenario",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="YAML scenario: phases: [{for: 1h, error_ratio: 0}, {for: 3h, error_ratio: 2%, traffic: 2}].",
+)
+@format_option
+def simulate(
+    specs: Path,
+    policy: Path | None,
+    target: str,
+    error_ratio: str | None,
+    duration: str | None,
+    after: str | None,
+    scenario: Path | None,
+    output_format: str,
+) -> None:
+    """Run an error scenario through an SLO's rules with promtool and print the alert timeline.
+
+    \b
+    sloforge simulate checkout/availability --error-ratio 2% --for 3h --after 1h
+    sloforge simulate checkout/availability --scenario incident.yaml
+    """
+    import json
+
+    from generator.reports import print_simulation, simulation_data
+    from generator.tools import simulate as sim
+
+    model = _model_or_exit(specs, policy, None, None)
+    slo = _select_or_exit(model, target, one=True)[0]
+    try:
+        if scenario is not None:
+            if error_ratio or duration or after:
+                raise sim.ScenarioError("give either --scenario or --error-ratio/--for/--after, not both")
+            plan_input = sim.load_scenario(scenario, str(scenario))
+        elif error_ratio is None or duration is None:
+            raise sim.ScenarioError("give --error-ratio and --for (or --scenario FILE)")
+        else:
+            plan_input = sim.scenario_from_options(error_ratio, duration, after, slo)
+        plan = sim.plan_simulation(slo, model.settings, plan_input)
+    except SpecErrors as exc:
+        for error in exc.errors:
+            err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except sim.ScenarioError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    try:
+        result = sim.verify(plan)
+    except ToolNotFound as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_FAILED)
+    if output_format == "json":
+        click.echo(json.dumps(simulation_data(plan, result), indent=2))
+    else:
+        print_simulation(out_console, plan, result)
+    if not result.ok:
         sys.exit(EXIT_FAILED)
 
 

@@ -11,7 +11,7 @@ from generator.targets.yaml_text import dump_yaml, fast_dump, pyyaml_dump
 TRICKY = [
     "yes", "no", "on", "1", "1.5", "~", "null", "", " x", "x ", "a: b", "a #b", "#x", "-x", "- x", "x:",
     "{a}", "[a]", "'q'", '"q"', "é", "l1\n", "a\tb", "@x", "`x", "!x", "&x", "*x", "%x", "|x", ">x", "?x",
-    ",x", "0x1F", "2024-01-01", "1e3", ".inf", "=", "<x>", "line1\nline2", "a\n\nb\n", "x{{ $value }}",
+    ",x", "0x1F", "2024-01-01", "1e3", ".inf", "=", "<x>", "line1\nline2", "a\n\nb\n", "x{{ $value }}", "long " * 400,
     'sum(rate(x{a=~"5.."}[5m])) / 0.001 > 14.4', "slo:sli_error:ratio_rate5m", "a:b", "a#b",
 ]  # fmt: skip
 

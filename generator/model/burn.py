@@ -6,9 +6,13 @@ and the simulator agree by construction.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
+from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
 
 
@@ -65,3 +69,253 @@ def tier_facts(slo: SLO, tier: Tier) -> TierFacts:
         exhaustion_s=budget_exhaustion_seconds(slo, tier),
         can_fire=fires_at_all(tier),
     )
+
+
+# --- Evaluation by evaluation ---------------------------------------------------
+#
+# The Workbook formulas above are continuous. Prometheus evaluates every
+# `step`; the shortest window is a `rate()` that needs its own length to fill;
+# ranges include both ends (Prometheus 2.x); `for` counts from the first true
+# evaluation. The rule tests and the simulator need the evaluation at which an
+# alert goes pending, fires and resolves, so the model below replays exactly
+# that, in exact arithmetic. Prometheus computes in floats, so evaluations
+# where a burn rate is within rounding of the factor are listed in
+# `near_ties`: there the prediction may be one evaluation off.
+
+NEAR_TIE = 10**9  # within 1 / NEAR_TIE (relative) of the factor, float rounding could decide
+
+
+Number = int | Fraction  # exact; ints where possible, they are much faster
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A piecewise-constant signal: `values[i]` from `starts[i]` (ms) until the next start."""
+
+    starts: tuple[int, ...]
+    values: tuple[Number, ...]
+
+    def __post_init__(self) -> None:
+        if not self.starts or self.starts[0] != 0 or list(self.starts) != sorted(set(self.starts)):
+            raise ValueError("steps must start at 0 and increase")
+        areas: list[Number] = [0]  # integral up to each start, in value x milliseconds
+        for index in range(1, len(self.starts)):
+            areas.append(areas[-1] + self.values[index - 1] * (self.starts[index] - self.starts[index - 1]))
+        object.__setattr__(self, "_areas", tuple(areas))
+
+    def at(self, t_ms: int) -> Number:
+        return self.values[bisect_right(self.starts, t_ms) - 1]
+
+    def area(self, t_ms: int) -> Number:
+        """Integral from 0 to `t_ms`, in value x milliseconds."""
+        index = bisect_right(self.starts, t_ms) - 1
+        return self._areas[index] + self.values[index] * (t_ms - self.starts[index])  # type: ignore[attr-defined]
+
+    def integral(self, t_ms: int) -> Fraction:
+        """Integral from 0 to `t_ms`, in value x seconds (a counter's increase)."""
+        return Fraction(self.area(t_ms), 1000)
+
+    def sample_sum(self, first: int, last: int, interval_ms: int) -> Number:
+        """Sum of the values at samples `first..last` (sample s is taken at s * interval_ms)."""
+        total: Number = 0
+        for index, start in enumerate(self.starts):
+            end = self.starts[index + 1] if index + 1 < len(self.starts) else None
+            lo = max(first, -(-start // interval_ms))
+            hi = last if end is None else min(last, -(-end // interval_ms) - 1)
+            if hi >= lo:
+                total += self.values[index] * (hi - lo + 1)
+        return total
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What `slo:sli_errors:rate<w>` and `slo:sli_total:rate<w>` store at one evaluation.
+
+    Both in one unit per evaluation run (scaled so they stay integers where
+    possible): only ratios of sums are ever compared.
+    """
+
+    errors: Number
+    total: Number
+
+
+Records = tuple[Recorded | None, ...]  # one per evaluation; None: no sample (absent, stale)
+
+
+def _times(step_ms: int, steps: int) -> range:
+    return range(0, step_ms * steps, step_ms)
+
+
+def record_counters(bad: Steps, total: Steps, raw_ms: int, interval_ms: int, step_ms: int, steps: int) -> Records:
+    """`sum(rate(counter[raw]))` of bad and all events (per-second rates), counters starting at 0.
+
+    With a sample at both ends of the range Prometheus 2.x does not
+    extrapolate: the rate is the increase over (t - raw, t] divided by raw
+    (recorded here without the division, which every ratio cancels).
+    Before the second sample there is no rate at all.
+    """
+    result: list[Recorded | None] = []
+    for t in _times(step_ms, steps):
+        if t < interval_ms:
+            result.append(None)
+            continue
+        start = max(0, t - raw_ms)
+        result.append(Recorded(bad.area(t) - bad.area(start), total.area(t) - total.area(start)))
+    return tuple(result)
+
+
+def record_counter_ratio(bad: Steps, total: Steps, raw_ms: int, interval_ms: int, step_ms: int, steps: int) -> Records:
+    """A raw SLI that divides two counter rates: the ratio is recorded with a total of 1 (NaN is dropped)."""
+    result: list[Recorded | None] = []
+    for rates in record_counters(bad, total, raw_ms, interval_ms, step_ms, steps):
+        if rates is None or rates.total <= 0:
+            result.append(None)
+        else:
+            result.append(Recorded(Fraction(rates.errors, rates.total), 1))
+    return tuple(result)
+
+
+def record_samples(
+    bad_share: Steps, raw_ms: int, interval_ms: int, step_ms: int, steps: int, scale: int = 1
+) -> Records:
+    """A bool gauge: each sample in [t - raw, t] is one event; `bad_share` is (1 - its value) x scale."""
+    result: list[Recorded | None] = []
+    for t in _times(step_ms, steps):
+        last = t // interval_ms
+        first = max(0, -(-(t - raw_ms) // interval_ms))
+        result.append(Recorded(bad_share.sample_sum(first, last, interval_ms), (last - first + 1) * scale))
+    return tuple(result)
+
+
+def record_sample_means(
+    ratio: Steps, raw_ms: int, interval_ms: int, step_ms: int, steps: int, scale: int = 1
+) -> Records:
+    """A raw SLI averaging a ratio gauge over the shortest window (`avg_over_time`), with a total of 1."""
+    return tuple(
+        None if r is None else Recorded(Fraction(r.errors) * scale / r.total, scale)
+        for r in record_samples(ratio, raw_ms, interval_ms, step_ms, steps, scale)
+    )
+
+
+def record_instant(ratio: Steps, interval_ms: int, step_ms: int, steps: int, scale: int = 1) -> Records:
+    """A raw SLI read from a gauge: its latest sample (x scale), with a total of 1 (x scale)."""
+    return tuple(Recorded(ratio.at(t // interval_ms * interval_ms), scale) for t in _times(step_ms, steps))
+
+
+@dataclass(frozen=True)
+class AlertSpan:
+    """One activation of an alert: pending from `pending_ms`, firing from `firing_ms`, gone at `resolved_ms`."""
+
+    pending_ms: int
+    firing_ms: int | None
+    resolved_ms: int | None
+
+    def firing_at(self, t_ms: int) -> bool:
+        return (
+            self.firing_ms is not None
+            and self.firing_ms <= t_ms
+            and (self.resolved_ms is None or t_ms < self.resolved_ms)
+        )
+
+
+def alert_spans(conditions: list[bool], step_ms: int, for_ms: int) -> tuple[AlertSpan, ...]:
+    """Prometheus' alert states: pending on the first true evaluation, firing once `for` has passed."""
+    spans: list[AlertSpan] = []
+    active: int | None = None
+    firing: int | None = None
+    for index, condition in enumerate(conditions):
+        t = index * step_ms
+        if condition:
+            if active is None:
+                active, firing = t, None
+            if firing is None and t - active >= for_ms:
+                firing = t
+        elif active is not None:
+            spans.append(AlertSpan(active, firing, t))
+            active = None
+    if active is not None:
+        spans.append(AlertSpan(active, firing, None))
+    return tuple(spans)
+
+
+def _integers(records: Records) -> Records:
+    """The same records on one integer scale (ratios are unchanged; integer sums are fast)."""
+    denominators = {
+        value.denominator
+        for record in records
+        if record is not None
+        for value in (record.errors, record.total)
+        if isinstance(value, Fraction) and value.denominator != 1
+    }
+    if not denominators:
+        return records
+    scale = math.lcm(*denominators)
+    return tuple(None if r is None else Recorded(int(r.errors * scale), int(r.total * scale)) for r in records)
+
+
+class Evaluation:
+    """The recording rules of one SLO, evaluated every `step_ms` over `records`."""
+
+    def __init__(self, records: Records, step_ms: int, raw_ms: int):
+        records = _integers(records)
+        self.records, self.step_ms, self.raw_ms = records, step_ms, raw_ms
+        errors: list[Number] = [0]
+        totals: list[Number] = [0]
+        counts = [0]
+        for record in records:
+            errors.append(errors[-1] + (record.errors if record is not None else 0))
+            totals.append(totals[-1] + (record.total if record is not None else 0))
+            counts.append(counts[-1] + (record is not None))
+        self._errors, self._totals, self._counts = errors, totals, counts
+        self.near_ties: set[int] = set()  # evaluations whose outcome float rounding could flip
+
+    @property
+    def steps(self) -> int:
+        return len(self.records)
+
+    def ratio(self, index: int, window_ms: int) -> Fraction | None:
+        """`slo:sli_error:ratio_rate<window>` at evaluation `index`, None when not recorded."""
+        sums = self._sums(index, window_ms)
+        return None if sums is None else Fraction(sums[0]) / sums[1]
+
+    def burn(self, index: int, window_ms: int, slo: SLO) -> Fraction | None:
+        """The burn rate over `window_ms`: the error ratio divided by the error budget."""
+        ratio = self.ratio(index, window_ms)
+        return None if ratio is None else ratio / Fraction(format_number(slo.error_budget))
+
+    def _sums(self, index: int, window_ms: int) -> tuple[Number, Number] | None:
+        """Summed errors and totals over the window, None where the ratio is not recorded."""
+        if window_ms == self.raw_ms:
+            record = self.records[index]
+            return None if record is None or record.total <= 0 else (record.errors, record.total)
+        first = max(0, index - window_ms // self.step_ms)
+        total = self._totals[index + 1] - self._totals[first]
+        if self._counts[index + 1] == self._counts[first] or total <= 0:
+            return None
+        return self._errors[index + 1] - self._errors[first], total
+
+    def tier_conditions(self, slo: SLO, tier: Tier) -> list[bool]:
+        """Whether the tier's expression returns a sample: both windows burn faster than the factor."""
+        threshold = Fraction(format_number(tier.factor)) * Fraction(format_number(slo.error_budget))
+        above, below = threshold.numerator, threshold.denominator  # errors / total > above / below
+        result = []
+        for index in range(self.steps):
+            both = True
+            for window in (tier.short_window.millis, tier.long_window.millis):
+                sums = self._sums(index, window)
+                if sums is None:
+                    both = False
+                    continue
+                errors, limit = sums[0] * below, sums[1] * above
+                if abs(errors - limit) * NEAR_TIE <= limit:
+                    self.near_ties.add(index)
+                both = both and errors > limit
+            result.append(both)
+        return result
+
+    def tier_spans(self, slo: SLO, tier: Tier) -> tuple[AlertSpan, ...]:
+        return alert_spans(self.tier_conditions(slo, tier), self.step_ms, tier.for_.millis)
+
+    def missing_spans(self, for_ms: int) -> tuple[AlertSpan, ...]:
+        """`absent(slo:sli_total:rate<w>)`: true whenever nothing was recorded."""
+        return alert_spans([record is None for record in self.records], self.step_ms, for_ms)

@@ -7,13 +7,20 @@ from collections.abc import Callable
 from generator.model.slo import Model
 from generator.targets.alertmanager import render_alertmanager
 from generator.targets.dashboards import render_dashboards
+from generator.targets.rule_tests import render_rule_tests
 from generator.targets.rules import render_rules
 from generator.targets.runbooks import render_runbooks
 
 Renderer = Callable[[Model], dict[str, str]]
 
 # Order does not matter for the output; it is the order the README lists them.
-RENDERERS: tuple[Renderer, ...] = (render_rules, render_alertmanager, render_runbooks, render_dashboards)
+RENDERERS: tuple[Renderer, ...] = (
+    render_rules,
+    render_rule_tests,
+    render_alertmanager,
+    render_runbooks,
+    render_dashboards,
+)
 
 
 def render_all(model: Model) -> dict[str, str]:

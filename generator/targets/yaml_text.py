@@ -38,7 +38,7 @@ _Dumper.add_representer(str, _represent_str)
 
 def pyyaml_dump(data: object) -> str:
     """The reference emitter (slow, exact); also the fallback for odd scalars."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 30, default_flow_style=False)
 
 
 @lru_cache(maxsize=65536)

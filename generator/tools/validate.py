@@ -6,11 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from generator.tools.amtool_checks import check_alertmanager
+from generator.tools.rule_tests import run_rule_tests
 from generator.tools.runner import ToolResult, check_rules
 
 Validator = Callable[[Path], list[ToolResult]]
 
-VALIDATORS: tuple[Validator, ...] = (check_rules, check_alertmanager)
+VALIDATORS: tuple[Validator, ...] = (check_rules, run_rule_tests, check_alertmanager)
 
 
 def validate_tree(out: Path) -> list[ToolResult]:

@@ -1,0 +1,79 @@
+"""Alert-quality warnings: valid specs whose alerts would not do what people expect.
+
+Pure checks on the model. `render` and `explain` print them (exit 0); with
+`--strict` they are errors. Renderers may add their own (e.g. an SLO whose
+rule tests cannot be generated) using the same type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from generator.model.numbers import format_number
+from generator.model.slo import SLO, Model
+
+WORKBOOK_LOW_TRAFFIC_ADVICE = (
+    "The SRE Workbook suggests generating synthetic traffic, combining services into one SLO, "
+    "making the product tolerate single failures (retries), or lowering the objective or "
+    "lengthening the window"
+)
+
+
+@dataclass(frozen=True, order=True)
+class SpecWarning:
+    source: str  # spec file the SLO comes from
+    slo: str  # service/slo
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.slo}: {self.message}"
+
+
+def percent(ratio: Decimal) -> str:
+    return format_number(ratio * 100) + "%"
+
+
+def slo_warnings(slo: SLO) -> list[SpecWarning]:
+    found = []
+    for tier in slo.tiers:
+        if tier.threshold >= 1:
+            found.append(
+                SpecWarning(
+                    slo.source,
+                    slo.key,
+                    f"tier {tier.name} can never fire: its burn factor {format_number(tier.factor)} x the error "
+                    f"budget {percent(slo.error_budget)} is an error ratio of {percent(tier.threshold)}, "
+                    "which even a full outage cannot exceed; a stricter objective, a smaller budget_share or a "
+                    f"longer long_window (now {tier.long_window}) lowers the threshold, or disable the tier",
+                )
+            )
+    if slo.expected_rate is not None:
+        found += _low_traffic(slo, slo.expected_rate)
+    return found
+
+
+def _low_traffic(slo: SLO, rate: Decimal) -> list[SpecWarning]:
+    """One failed request burns 1 / (rate x window x budget) of the budget; a page tier fires at its share."""
+    events = rate * Decimal(slo.window.millis) / 1000
+    per_failure = 1 / (events * slo.error_budget)
+    found = []
+    for tier in slo.tiers:
+        if tier.notify != "page" or per_failure <= tier.budget_share:
+            continue
+        in_window = rate * Decimal(tier.long_window.millis) / 1000
+        found.append(
+            SpecWarning(
+                slo.source,
+                slo.key,
+                f"low traffic: at the expected {format_number(rate)} events/s one failed event spends "
+                f"{float(per_failure) * 100:.3g}% of the error budget, more than the {percent(tier.budget_share)} "
+                f"after which {tier.name} pages; with about {format_number(in_window.quantize(Decimal(1)))} "
+                f"events per {tier.long_window}, a single failure can page. {WORKBOOK_LOW_TRAFFIC_ADVICE}",
+            )
+        )
+    return found
+
+
+def model_warnings(model: Model) -> list[SpecWarning]:
+    return sorted(warning for slo in model.slos for warning in slo_warnings(slo))

@@ -1,0 +1,709 @@
+"""promtool unit tests proving every SLO's alerts fire when they should and stay silent otherwise.
+
+For each SLO and enabled tier the tests feed synthetic series to the SLO's own
+SLI queries (see `test_inputs`) and assert, at times predicted by the burn-rate
+model (`generator.model.burn`), never copied from promtool:
+
+- fires: a bit above the threshold the tier fires by the predicted evaluation
+  plus one step of slack, and is not firing two steps before it;
+- reset: once errors stop it stops firing, again within one step of the prediction;
+- silent: a bit below the threshold it is never even pending over its long window;
+- full outage: the fastest page tier fires within its predicted detection time;
+- no data and zero traffic: no burn alert, and `SLOSLIMissing` fires only for absent SLIs;
+- the recorded error ratios over every window equal the model's (traffic-weighted) values.
+
+promtool evaluates a whole test file at one `evaluation_interval`, refuses
+queries over 10,000 samples and takes time per evaluation, so each group runs
+at the finest step of a short ladder (the rules' own interval, 5m, 1h, 6h, 1d)
+that keeps it to a few hundred evaluations (the window-ratio check, a single
+instant, at the coarsest): `<service>.test.yaml` holds the groups at the
+rules' interval, `<service>.<step>.test.yaml` the others. All SLOs of a service
+share each group: their inputs are disjoint, and promtool evaluates every rule
+group of the file at every step anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+
+from generator.model.burn import Evaluation, detection_seconds, fires_at_all
+from generator.model.durations import format_duration, human_duration
+from generator.model.numbers import format_number
+from generator.model.slo import SLO, Model, Service, Settings, Tier
+from generator.model.warnings import SpecWarning
+from generator.targets import labels as L
+from generator.targets.alert_text import TemplateUnsupported, expand
+from generator.targets.rules import alert_rule, missing_sli_rule, rules_path, windows_of
+from generator.targets.test_inputs import (
+    InputPlan,
+    Phase,
+    Synthesis,
+    Unsupported,
+    feeds,
+    plan_inputs,
+    synthesize,
+)
+from generator.targets.yaml_text import dump_yaml
+
+TESTS_DIR = "prometheus/tests"
+TARGET_STEPS = 250  # evaluations per test group: keeps each service's tests at a few seconds
+QUERY_SAMPLE_LIMIT = 9000  # promtool refuses queries that load more than 10,000 samples
+STEP_LADDER_MS = (300_000, 3_600_000, 21_600_000, 86_400_000)  # coarser steps: 5m, 1h, 6h, 1d
+FIRE_FACTOR = Fraction(5, 4)  # "a bit above the threshold"
+SILENT_FACTOR = Fraction(4, 5)  # "a bit below the threshold"
+VALUE_TOLERANCE = 1e-9  # relative, for recorded values: promtool compares floats exactly
+RATIO_TOLERANCE = Fraction(1, 100)  # synthesized ratios stay within 1% of the wanted ones
+OUTAGE_TOLERANCE = Fraction(1, 10_000)
+RATIO_CHECK_LEAD_MS = 2 * 86_400_000  # the window check runs this long past one SLO window
+
+
+def tests_path(service: str, step: str | None = None) -> str:
+    """`<service>.test.yaml` at the rules' interval, `<service>.<step>.test.yaml` at a coarser step."""
+    return f"{TESTS_DIR}/{service}{'.' + step if step else ''}.test.yaml"
+
+
+class _Skip(Exception):
+    """A test group cannot be generated; the message becomes a render warning."""
+
+
+class _Boundary(_Skip):
+    """The expected annotation text depends on float rounding; other inputs avoid it."""
+
+
+@dataclass
+class RuleTestGroup:
+    name: str
+    interval_ms: int
+    input_series: list[dict] = field(default_factory=list)
+    alert_rule_test: list[dict] = field(default_factory=list)
+    promql_expr_test: list[dict] = field(default_factory=list)
+
+    def alert(self, at_ms: int, alertname: str, alerts: list[dict]) -> None:
+        self.alert_rule_test.append({"eval_time": format_duration(at_ms), "alertname": alertname, "exp_alerts": alerts})
+
+    def expr(self, at_ms: int, expr: str, samples: list[dict]) -> None:
+        self.promql_expr_test.append({"expr": expr, "eval_time": format_duration(at_ms), "exp_samples": samples})
+
+    def as_dict(self) -> dict:
+        result: dict = {"name": self.name, "interval": format_duration(self.interval_ms)}
+        result["input_series"] = self.input_series
+        if self.alert_rule_test:
+            result["alert_rule_test"] = self.alert_rule_test
+        if self.promql_expr_test:
+            result["promql_expr_test"] = self.promql_expr_test
+        return result
+
+
+@dataclass(frozen=True)
+class ServiceTests:
+    files: tuple[tuple[str, str], ...]  # (path, text)
+    warnings: tuple[SpecWarning, ...]
+
+
+def render_rule_tests(model: Model) -> dict[str, str]:
+    return {path: text for service in model.services for path, text in service_tests(service, model.settings).files}
+
+
+def rule_test_warnings(model: Model) -> list[SpecWarning]:
+    """SLOs or tiers left without generated tests, and why (never skipped silently)."""
+    return [warning for service in model.services for warning in service_tests(service, model.settings).warnings]
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _ceil(value_ms: int, step_ms: int) -> int:
+    return -(-value_ms // step_ms) * step_ms
+
+
+def _fraction(value: Decimal) -> Fraction:
+    return Fraction(str(value))
+
+
+def _percent(ratio: Fraction) -> str:
+    """Readable, not exact: group names only."""
+    return f"{float(ratio) * 100:.4g}%"
+
+
+def _multiple(ratio: Fraction, threshold: Fraction) -> str:
+    return f"{float(ratio / threshold):.3g}"
+
+
+def _selector(slo: SLO, **extra: str) -> str:
+    return L.selector(slo.service, slo.name, **extra)
+
+
+def _alerts_series(alertname: str, slo: SLO, state: str | None = None) -> str:
+    pairs = {L.ALERTNAME: alertname, **({"alertstate": state} if state else {})}
+    inner = ",".join(f'{key}="{value}"' for key, value in pairs.items())
+    return f'ALERTS{{{inner},{L.SERVICE}="{slo.service}",{L.SLO}="{slo.name}"}}'
+
+
+def _sample_labels(metric: str, labels: dict[str, str]) -> str:
+    return metric + "{" + ",".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
+
+
+def _expected(rule: dict, value: float, sample_labels: dict[str, str]) -> dict:
+    """exp_labels/exp_annotations of an alert: rule labels over the expression's labels, templates expanded."""
+    labels = dict(sample_labels)
+    try:
+        labels.update({key: expand(text, value, sample_labels) for key, text in rule["labels"].items()})
+        annotations = {key: expand(text, value, sample_labels) for key, text in rule["annotations"].items()}
+    except TemplateUnsupported as exc:
+        raise _Skip(f"cannot predict the text of {rule['alert']}'s annotations: {exc}") from exc
+    return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(annotations.items()))}
+
+
+def alert_values(slo: SLO, ratio: Fraction) -> list[float]:
+    """`$value` as promtool may compute it: the short-window ratio's float, give or take two ulps, / the budget.
+
+    A ratio of exactly 0 or 1 has identical error and total sums, so its float is exact.
+    """
+    budget = float(format_number(slo.error_budget))
+    center = float(ratio)
+    if ratio in (0, 1):
+        return [center / budget]
+    values, low, high = [center], center, center
+    for _ in range(2):
+        low, high = math.nextafter(low, -math.inf), math.nextafter(high, math.inf)
+        values += [low, high]
+    return [value / budget for value in values]
+
+
+def burn_alert(slo: SLO, tier: Tier, settings: Settings, ratio: Fraction) -> dict:
+    """The firing alert promtool must see: `$value` is the short-window burn rate."""
+    sample = {L.SERVICE: slo.service, L.SLO: slo.name, L.WINDOW: tier.short_window.text}
+    rule = alert_rule(slo, tier, settings)
+    first, *others = alert_values(slo, ratio)
+    expected = _expected(rule, first, sample)
+    if any(_expected(rule, value, sample) != expected for value in others):
+        raise _Boundary(f"the alert value {first} sits on a rounding boundary of its annotation text")
+    return expected
+
+
+def close_to(expr: str, value: float) -> str:
+    """1 when `expr` is within rounding of `value`: promtool compares floats exactly, sums may round."""
+    tolerance = max(abs(value) * VALUE_TOLERANCE, 1e-15)
+    return f"abs({expr} - ({value!r})) <= bool {tolerance:.1e}"
+
+
+def missing_alert(slo: SLO, settings: Settings) -> dict:
+    sample = {L.SERVICE: slo.service, L.SLO: slo.name}
+    return _expected(missing_sli_rule(slo, windows_of(slo)[0], settings), 1.0, sample)
+
+
+def fastest_page_tier(slo: SLO) -> Tier | None:
+    """The tier that should catch a full outage first: page tiers first, then any that can fire."""
+    candidates = [tier for tier in slo.tiers if fires_at_all(tier)]
+    pages = [tier for tier in candidates if tier.notify == "page"] or candidates
+    if not pages:
+        return None
+    return min(pages, key=lambda tier: (detection_seconds(tier, slo.error_budget, Decimal(1)), tier.name))
+
+
+# --- what each SLO contributes ---------------------------------------------------------
+#
+# All SLOs of a service share their test groups: their input series are
+# disjoint (checked), and promtool evaluates every rule group of the file at
+# every step anyway, so one group per (kind, tier) keeps the cost linear in
+# the number of SLOs. Per-SLO checks select by `slo_name`; checks on a whole
+# alertname list every SLO's alert at a time where each is certain.
+
+
+@dataclass(frozen=True)
+class _Subject:
+    slo: SLO
+    service: Service
+    settings: Settings
+    plan: InputPlan
+
+    def synthesis(self, ratios: list[Fraction], tolerance: Fraction = RATIO_TOLERANCE) -> Synthesis:
+        return synthesize(self.plan, ratios, tolerance)
+
+    def evaluate(self, synthesis: Synthesis, phases: tuple[Phase, ...], step: int, end: int) -> Evaluation:
+        try:
+            return synthesis.evaluation(phases, step, end)
+        except ValueError as exc:
+            raise _Skip(str(exc)) from exc
+
+
+@dataclass
+class _Part:
+    """One SLO's share of a merged group: inputs, the times that matter, its expected alert."""
+
+    subject: _Subject
+    tier: Tier | None
+    synthesis: Synthesis
+    ratio: Fraction
+    phases: tuple[Phase, ...]
+    start: int = 0  # when the errors start
+    pending: int = 0
+    fired: int = 0
+    resolved: int = 0
+    nudge: int = 0
+
+
+def _fire_ratio(tier: Tier) -> Fraction:
+    return min(_fraction(tier.threshold) * FIRE_FACTOR, Fraction(1))
+
+
+def _rise(subject: _Subject, tier: Tier, step: int, nudge: int, ratio: Fraction | None = None) -> _Part:
+    """Clean traffic for a long window, then errors; when does the tier first fire?"""
+    slo = subject.slo
+    wanted = _fire_ratio(tier) if ratio is None else ratio
+    synthesis = subject.synthesis([wanted], RATIO_TOLERANCE if ratio is None else OUTAGE_TOLERANCE)
+    ratio = min(synthesis.quantize(wanted) + Fraction(nudge, 2**synthesis.bits), Fraction(1))
+    start = _ceil(tier.long_window.millis, step)
+    phases = (Phase(0, Fraction(0)), Phase(start, ratio))
+    expected = int(tier.long_window.millis * _fraction(tier.threshold) / ratio) + subject.plan.raw_ms + tier.for_.millis
+    for horizon in (start + expected * 5 // 4 + 4 * step, start + 2 * tier.long_window.millis + expected):
+        evaluation = subject.evaluate(synthesis, phases, step, _ceil(horizon, step))
+        firing = [span for span in evaluation.tier_spans(slo, tier) if span.firing_ms is not None]
+        if firing:
+            part = _Part(subject, tier, synthesis, ratio, phases, start, firing[0].pending_ms, firing[0].firing_ms or 0)
+            part.nudge = nudge
+            return part
+    raise _Skip(f"the model predicts {tier.name} never fires at {_percent(ratio)} errors")
+
+
+def _firing_at(part: _Part, deadline: int, step: int, stop: bool) -> tuple[dict, int]:
+    """The part's expected alert at `deadline` (errors stop there when `stop`) and when it resolves."""
+    subject, tier = part.subject, part.tier
+    assert tier is not None
+    phases = part.phases + ((Phase(deadline, Fraction(0)),) if stop else ())
+    end = deadline + tier.short_window.millis + subject.plan.raw_ms + tier.for_.millis + 4 * step
+    evaluation = subject.evaluate(part.synthesis, phases, step, end if stop else deadline)
+    span = next((s for s in evaluation.tier_spans(subject.slo, tier) if s.firing_at(deadline)), None)
+    if span is None or (stop and span.resolved_ms is None):
+        raise _Skip(f"the model predicts {tier.name} is not firing at {format_duration(deadline)} or never resets")
+    part.phases = phases
+    short = evaluation.ratio(deadline // step, tier.short_window.millis) or Fraction(0)
+    return burn_alert(subject.slo, tier, subject.settings, short), span.resolved_ms or 0
+
+
+def _merged_firing(
+    items: list[tuple[_Subject, Tier]], step: int, warnings: list[SpecWarning], *, outage: bool
+) -> tuple[list[_Part], int, list[dict]]:
+    """Each SLO rises to firing; one deadline after the last of them fires; errors stop there (not for outages)."""
+    nudges: dict[str, int] = {}
+    kind = "outage" if outage else "fires"
+    for _ in range(4):
+        parts = []
+        for subject, tier in list(items):
+            try:
+                ratio = Fraction(1) if outage else None
+                parts.append(_rise(subject, tier, step, nudges.get(subject.slo.key, 0), ratio))
+            except _Skip as exc:
+                _warn(warnings, subject, tier, kind, exc)
+                items = [item for item in items if item[0] is not subject]
+        if not parts:
+            return [], 0, []
+        deadline = max(part.fired for part in parts) + step
+        alerts, retry = [], False
+        for part in list(parts):
+            try:
+                alert, part.resolved = _firing_at(part, deadline, step, stop=not outage)
+                alerts.append(alert)
+            except _Skip as exc:
+                if isinstance(exc, _Boundary) and not outage and part.nudge < 3:
+                    nudges[part.subject.slo.key] = part.nudge + 1  # one quantum more error: other text
+                    retry = True
+                    continue
+                _warn(warnings, part.subject, part.tier, kind, exc)
+                parts.remove(part)
+                items = [item for item in items if item[0] is not part.subject]
+        if not retry:
+            return parts, deadline, alerts
+    raise _Skip("the alert text stays on a rounding boundary")
+
+
+def _warn(warnings: list[SpecWarning], subject: _Subject, tier: Tier | None, kind: str, exc: Exception) -> None:
+    what = f"tier {tier.name} ({kind})" if tier else kind
+    warnings.append(SpecWarning(subject.slo.source, subject.slo.key, f"no rule test for {what}: {exc}"))
+
+
+def _inputs(parts: list[_Part], end: int, step: int) -> list[dict]:
+    return [series for part in parts for series in part.synthesis.input_series(part.phases, end, step)]
+
+
+def _fires_on_time(group: RuleTestGroup, part: _Part, step: int) -> None:
+    """This SLO's alert: no firing sample until two evaluations before it should fire, firing one after."""
+    assert part.tier is not None
+    series = _alerts_series(part.tier.alert_name, part.subject.slo, "firing")
+    quiet = part.fired - 2 * step
+    if quiet > 0:
+        group.expr(quiet, f"count_over_time({series}[{format_duration(quiet)}])", [])
+    group.expr(part.fired + step, f"count({series})", [{"labels": "{}", "value": 1}])
+
+
+def fires_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
+    """Clean traffic for a long window, then errors a bit above each SLO's threshold until all fire, then none."""
+    parts, deadline, alerts = _merged_firing(items, step, warnings, outage=False)
+    if not parts:
+        return None
+    tier = parts[0].tier
+    assert tier is not None
+    reset_check = max(part.resolved for part in parts) + step
+    details = "; ".join(
+        f"{part.subject.slo.name} at {_percent(part.ratio)} errors "
+        f"({_multiple(part.ratio, _fraction(part.tier.threshold))}x) fires within "  # type: ignore[union-attr]
+        f"{format_duration(part.fired + step - part.start)}"
+        for part in parts
+    )
+    group = RuleTestGroup(
+        f"{parts[0].subject.service.name} {tier.name}: fires a bit above the threshold, not two evaluations "
+        f"earlier, and stops once errors stop ({details})",
+        parts[0].subject.plan.interval_ms,
+        _inputs(parts, reset_check, step),
+    )
+    first_quiet = min(part.pending for part in parts) - 2 * step
+    if first_quiet >= 0:
+        group.alert(first_quiet, tier.alert_name, [])
+    for part in parts:
+        _fires_on_time(group, part, step)
+    group.alert(deadline, tier.alert_name, sorted(alerts, key=str))
+    for part in parts:  # each SLO's own reset, one evaluation after the model's
+        series = _alerts_series(tier.alert_name, part.subject.slo)
+        group.expr(part.resolved + step, f"count({series})", [])
+    group.alert(reset_check, tier.alert_name, [])
+    return group
+
+
+def outage_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
+    """Clean traffic, then every event fails: the fastest page tier fires within its detection time."""
+    parts, deadline, alerts = _merged_firing(items, step, warnings, outage=True)
+    if not parts:
+        return None
+    tier = parts[0].tier
+    assert tier is not None
+    details = "; ".join(
+        f"{part.subject.slo.name} within {format_duration(part.fired + step - part.start)} (Workbook detection "
+        f"{human_duration(detection_seconds(tier, part.subject.slo.error_budget, Decimal(1)))})"
+        for part in parts
+    )
+    group = RuleTestGroup(
+        f"{parts[0].subject.service.name} full outage: {tier.name} fires within its detection time, plus for "
+        f"{tier.for_}, the rate window filling and one evaluation ({details})",
+        parts[0].subject.plan.interval_ms,
+        _inputs(parts, deadline, step),
+    )
+    for part in parts:
+        _fires_on_time(group, part, step)
+    group.alert(deadline, tier.alert_name, sorted(alerts, key=str))
+    return group
+
+
+def silent_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
+    """Errors a bit below each threshold (100% for a tier that cannot fire): never even pending."""
+    parts = []
+    for subject, tier in items:
+        threshold = _fraction(tier.threshold)
+        wanted = threshold * SILENT_FACTOR if threshold < 1 else Fraction(1)
+        synthesis = subject.synthesis([wanted])
+        ratio = synthesis.quantize(wanted)
+        parts.append(_Part(subject, tier, synthesis, ratio, (Phase(0, ratio),)))
+    end = max(
+        _ceil(t.long_window.millis + t.short_window.millis + s.plan.raw_ms + t.for_.millis + step, step)
+        for s, t in items
+    )
+    kept = []
+    for part in parts:
+        try:
+            evaluation = part.subject.evaluate(part.synthesis, part.phases, step, end)
+            if evaluation.tier_spans(part.subject.slo, part.tier):  # type: ignore[arg-type]
+                raise _Skip(f"the model predicts it becomes pending at {_percent(part.ratio)} errors")
+            kept.append(part)
+        except _Skip as exc:
+            _warn(warnings, part.subject, part.tier, "silent", exc)
+    if not kept:
+        return None
+    tier = kept[0].tier
+    assert tier is not None
+    details = "; ".join(
+        f"{part.subject.slo.name} at {_percent(part.ratio)} errors "
+        f"({_multiple(part.ratio, _fraction(part.tier.threshold))}x"  # type: ignore[union-attr]
+        f"{', a tier that can never fire' if part.tier.threshold >= 1 else ''})"  # type: ignore[union-attr]
+        for part in kept
+    )
+    service = kept[0].subject.service.name
+    group = RuleTestGroup(
+        f"{service} {tier.name}: silent a bit below the threshold for {format_duration(end)} ({details})",
+        kept[0].subject.plan.interval_ms,
+        _inputs(kept, end, step),
+    )
+    group.alert(end, tier.alert_name, [])
+    alerts = f'ALERTS{{{L.ALERTNAME}="{tier.alert_name}",{L.SERVICE}="{service}"}}'
+    group.expr(end, f"count_over_time({alerts}[{format_duration(end)}])", [])
+    return group
+
+
+def _missing_firing(settings: Settings, step: int) -> int:
+    return _ceil(settings.missing_sli_for.millis, step)
+
+
+def zero_traffic_group(subjects: list[_Subject], step: int) -> RuleTestGroup:
+    """Counters that stand still: no burn alert; `SLOSLIMissing` only where the SLI becomes absent."""
+    service, settings = subjects[0].service, subjects[0].settings
+    fires = _missing_firing(settings, step)
+    end = fires + step
+    inputs, present, checks = [], set(), []
+    for subject in subjects:
+        synthesis = subject.synthesis([])
+        phases = (Phase(0, Fraction(0), traffic=0),)
+        evaluation = subject.evaluate(synthesis, phases, step, end)
+        inputs += synthesis.input_series(phases, end, step)
+        if not any(span.firing_at(end) for span in evaluation.missing_spans(settings.missing_sli_for.millis)):
+            present.add(subject.slo.key)
+        raw = windows_of(subject.slo)[0]
+        total = f"{L.TOTAL_RATE}{raw}"
+        record = evaluation.records[end // step]
+        labels = _sample_labels(total, _identity(subject.slo, raw.text))
+        checks.append((f"{total}{_selector(subject.slo)}", [] if record is None else [{"labels": labels, "value": 0}]))
+    silent = ", ".join(sorted(key.split("/", 1)[1] for key in present)) or "none"
+    group = RuleTestGroup(
+        f"{service.name}: zero traffic (counters stand still): no burn alert; SLOSLIMissing stays silent where zero "
+        f"events are recorded as 0 ({silent}) and fires where a ratio of no events is undefined or the SLI is absent",
+        subjects[0].plan.interval_ms,
+        inputs,
+    )
+    if fires - step >= 0:
+        group.alert(fires - step, L.MISSING_SLI_ALERT, [])
+    expected = [missing_alert(slo, settings) for slo in service.slos if slo.key not in present]
+    group.alert(end, L.MISSING_SLI_ALERT, sorted(expected, key=str))
+    for alertname in sorted({tier.alert_name for slo in service.slos for tier in slo.tiers}):
+        group.alert(end, alertname, [])
+    for expr, samples in checks:
+        group.expr(end, expr, samples)
+    return group
+
+
+def _identity(slo: SLO, window: str) -> dict[str, str]:
+    return {L.SERVICE: slo.service, L.SLO: slo.name, L.WINDOW: window}
+
+
+def ratios_group(subjects: list[_Subject], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
+    """Phases of different error ratios and traffic: every recorded window ratio equals the model's."""
+    end = _ceil(max(subject.slo.window.millis for subject in subjects) + RATIO_CHECK_LEAD_MS, step)
+    inputs: list[dict] = []
+    checks: list[tuple[str, list[dict]]] = []
+    kinds = set()
+    for subject in subjects:
+        slo = subject.slo
+        budget, window = _fraction(slo.error_budget), slo.window.millis
+        weighted = subject.plan.sampling == "counters"
+        wanted = [
+            Fraction(1, 2),
+            min(budget / 2, Fraction(1)),
+            min(budget * 3, Fraction(1)),
+            min(budget * 2, Fraction(1)),
+        ]
+        synthesis = subject.synthesis(wanted)
+        junk, first, second, third = (synthesis.quantize(ratio) for ratio in wanted)
+        phases = (
+            Phase(0, junk),  # older than the SLO window: must not count
+            Phase(end - window, first),
+            Phase(end - window // 2, second, traffic=3 if weighted else 1),
+            Phase(end - 90 * 60_000, third),
+        )
+        try:
+            evaluation = subject.evaluate(synthesis, phases, step, end)
+        except _Skip as exc:
+            _warn(warnings, subject, None, "recorded ratios", exc)
+            continue
+        kinds.add(
+            {"counters": "traffic-weighted", "samples": "weighted by samples"}.get(
+                subject.plan.sampling, "time-averaged (raw ratio)"
+            )
+        )
+        inputs += synthesis.input_series(phases, end, step)
+        index = end // step
+        values = [(L.error_ratio_series(w.text), w.text, evaluation.ratio(index, w.millis)) for w in windows_of(slo)]
+        ratio = evaluation.ratio(index, window)
+        if ratio is not None:
+            values.append((L.BUDGET_REMAINING, slo.window.text, 1 - ratio / budget))
+        for name, window_text, value in values:
+            series = f"{name}{_selector(slo)}"
+            if value is None:
+                checks.append((series, []))
+            else:
+                labels = _sample_labels("", _identity(slo, window_text))
+                checks.append((close_to(series, float(value)), [{"labels": labels, "value": 1}]))
+    if not inputs:
+        return None
+    group = RuleTestGroup(
+        f"{subjects[0].service.name}: recorded error ratios over every window ({', '.join(sorted(kinds))}); "
+        "data older than the SLO window is left out",
+        subjects[0].plan.interval_ms,
+        inputs,
+    )
+    for expr, samples in checks:
+        group.expr(end, expr, samples)
+    return group
+
+
+def no_data_group(service: Service, settings: Settings, step: int) -> RuleTestGroup:
+    """No series at all: every SLO's SLOSLIMissing fires after `missing_sli_for`, no burn alert ever."""
+    fires = _missing_firing(settings, step)
+    group = RuleTestGroup(
+        f"{service.name}: no data: SLOSLIMissing fires for every SLO after {settings.missing_sli_for}, no burn alert",
+        step,
+    )
+    if fires - step >= 0:
+        group.alert(fires - step, L.MISSING_SLI_ALERT, [])
+    group.alert(fires, L.MISSING_SLI_ALERT, sorted((missing_alert(slo, settings) for slo in service.slos), key=str))
+    for alertname in sorted({tier.alert_name for slo in service.slos for tier in slo.tiers}):
+        group.alert(fires, alertname, [])
+    burning = f'ALERTS{{{L.ALERTNAME}!="{L.MISSING_SLI_ALERT}",{L.SERVICE}="{service.name}"}}'
+    group.expr(fires, f"count_over_time({burning}[{format_duration(fires)}])", [])
+    return group
+
+
+# --- placing groups in files -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One SLO's part of a test group, with what its evaluation step must satisfy."""
+
+    kind: str  # fires | silent | outage | zero | ratios
+    subject: _Subject
+    tier: Tier | None
+    length_ms: int
+    max_step_ms: int | None  # the step must leave a few evaluations per short window
+
+    @property
+    def key(self) -> tuple[int, str, int, str]:
+        """Units with equal keys share a test group (and so its input sample interval)."""
+        order = ("zero", "outage", "fires", "silent", "ratios")
+        return (order.index(self.kind), self.tier.name if self.tier else "", self.subject.plan.interval_ms, self.kind)
+
+
+def _units(subject: _Subject) -> list[_Unit]:
+    slo, raw = subject.slo, subject.plan.raw_ms
+    units = []
+    for tier in slo.tiers:
+        long, short, hold = tier.long_window.millis, tier.short_window.millis, tier.for_.millis
+        threshold = _fraction(tier.threshold)
+        limit = short // 2
+        if threshold < 1:
+            detect = int(long * threshold / _fire_ratio(tier))
+            units.append(_Unit("fires", subject, tier, long + detect + 2 * raw + hold + short, limit))
+        units.append(_Unit("silent", subject, tier, long + short + raw + hold, limit))
+    outage = fastest_page_tier(slo)
+    if outage is not None:
+        length = 2 * outage.long_window.millis + outage.for_.millis
+        units.append(_Unit("outage", subject, outage, length, outage.short_window.millis // 2))
+    if subject.plan.has_traffic:
+        units.append(_Unit("zero", subject, None, subject.settings.missing_sli_for.millis, None))
+    units.append(_Unit("ratios", subject, None, slo.window.millis + RATIO_CHECK_LEAD_MS, None))
+    return units
+
+
+def _fits(unit: _Unit, step: int, limit: int) -> bool:
+    return unit.length_ms // step + 4 <= limit and (unit.max_step_ms is None or step <= unit.max_step_ms)
+
+
+def _step_for(unit: _Unit, fine: int) -> int | None:
+    """The finest rung that keeps the group short; else the coarsest one promtool accepts."""
+    if unit.kind == "zero":
+        return fine  # the missing-SLI timing is what it checks
+    rungs = [fine] + [rung for rung in STEP_LADDER_MS if rung > fine]
+    if unit.kind == "ratios":  # values at one instant: the fewer evaluations the better
+        rungs.reverse()
+    for rung in rungs:
+        if _fits(unit, rung, TARGET_STEPS):
+            return rung
+    allowed = [rung for rung in rungs if _fits(unit, rung, QUERY_SAMPLE_LIMIT)]
+    return allowed[-1] if allowed else None
+
+
+def _subjects(service: Service, settings: Settings, warnings: list[SpecWarning]) -> list[_Subject]:
+    subjects = []
+    for slo in service.slos:
+        try:
+            plan = plan_inputs(slo, settings.evaluation_interval.millis)
+        except Unsupported as exc:
+            warnings.append(SpecWarning(slo.source, slo.key, f"no rule tests generated: {exc}"))
+            continue
+        shared = [other.key for other in service.slos if other != slo and feeds(plan, other)]
+        if shared:
+            message = (
+                f"no rule tests generated: its synthetic series would also feed {', '.join(shared)}, "
+                "so its alerts cannot be tested in isolation"
+            )
+            warnings.append(SpecWarning(slo.source, slo.key, message))
+            continue
+        subjects.append(_Subject(slo, service, settings, plan))
+    return subjects
+
+
+def _group(kind: str, units: list[_Unit], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
+    if kind == "zero":
+        return zero_traffic_group([unit.subject for unit in units], step)
+    if kind == "ratios":
+        return ratios_group([unit.subject for unit in units], step, warnings)
+    items = [(unit.subject, unit.tier) for unit in units if unit.tier is not None]
+    builder = {"fires": fires_group, "silent": silent_group, "outage": outage_group}[kind]
+    try:
+        return builder(items, step, warnings)
+    except _Skip as exc:
+        for subject, tier in items:
+            _warn(warnings, subject, tier, kind, exc)
+        return None
+
+
+@lru_cache(maxsize=256)
+def service_tests(service: Service, settings: Settings) -> ServiceTests:
+    """The test files of one service and the warnings for what could not be tested."""
+    warnings: list[SpecWarning] = []
+    fine = settings.evaluation_interval.millis
+    by_step: dict[int, dict[tuple[int, str, int, str], list[_Unit]]] = {fine: {}}
+    for subject in _subjects(service, settings, warnings):
+        for unit in _units(subject):
+            step = _step_for(unit, fine)
+            if step is None:
+                _warn(
+                    warnings,
+                    subject,
+                    unit.tier,
+                    unit.kind,
+                    _Skip("no evaluation step fits its windows and promtool's limits"),
+                )
+                continue
+            by_step.setdefault(step, {}).setdefault(unit.key, []).append(unit)
+    files = []
+    for step, keyed in sorted(by_step.items()):
+        groups = []
+        if step == fine:
+            try:
+                groups.append(no_data_group(service, settings, fine))
+            except _Skip as exc:
+                warnings.append(SpecWarning(service.source, service.name, f"no rule test for missing data: {exc}"))
+        for key in sorted(keyed):
+            group = _group(key[-1], keyed[key], step, warnings)
+            if group is not None:
+                groups.append(group)
+        if groups:
+            suffix = None if step == fine else format_duration(step)
+            files.append((tests_path(service.name, suffix), _file(service, step, groups, suffix)))
+    return ServiceTests(tuple(files), tuple(sorted(warnings)))
+
+
+def _file(service: Service, step: int, groups: list[RuleTestGroup], suffix: str | None) -> str:
+    path = tests_path(service.name, suffix)
+    header = (
+        f"Generated by sloforge from {service.source}. Do not edit: change the spec and run `make render`.\n"
+        f"Unit tests for {rules_path(service.name)}, evaluated every {format_duration(step)}: promtool test rules {path}\n"
+        "Input series are synthetic; every expected time and value comes from sloforge's burn-rate model\n"
+        "(generator/model/burn.py), which replays the rules evaluation by evaluation like Prometheus does."
+    )
+    document = {
+        "rule_files": [f"../rules/{service.name}.yaml"],
+        "evaluation_interval": format_duration(step),
+        "tests": [group.as_dict() for group in groups],
+    }
+    return dump_yaml(document, header)
