@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
+
 # The classic dashboard model (what file provisioning and the JSON schema
 # describe) warns on import that v2 exists; v2 needs Grafana feature flags.
 with warnings.catch_warnings():
@@ -303,4 +305,7 @@ def to_json(built: dashboard_models.Dashboard) -> str:
     """Panel ids in layout order (Grafana needs them unique), then sorted-key JSON: byte-identical re-renders."""
     for number, panel in enumerate(built.panels or [], start=1):
         panel.id_val = number
-    return json.dumps(built, cls=JSONEncoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # The SDK objects become plain data through json's C encoder; orjson then
+    # indents and sorts 10x faster than json's pure-Python indenting encoder.
+    plain = json.loads(json.dumps(built, cls=JSONEncoder))
+    return orjson.dumps(plain, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
