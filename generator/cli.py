@@ -49,7 +49,11 @@ policy_option = click.option(
     help="Extra Policy document (tiers, settings) applied on top of the specs.",
 )
 base_url_options = [
-    click.option("--runbook-base-url", default=None, help="Prefix for runbook_url annotations (default: paths inside the rendered tree)."),
+    click.option(
+        "--runbook-base-url",
+        default=None,
+        help="Prefix for runbook_url annotations (default: paths inside the rendered tree).",
+    ),
     click.option("--dashboard-base-url", default=None, help="Grafana base URL for dashboard_url annotations."),
 ]
 
@@ -109,13 +113,22 @@ strict_option = click.option(
 
 
 def _warnings(model: Model, slos: list | None = None) -> list:
-    """Alert-quality warnings (tiers that cannot fire, low traffic) and SLOs left without rule tests."""
-    from generator.model.warnings import model_warnings
+    """Alert-quality warnings (tiers that cannot fire, low traffic), SLOs left without rule tests,
+    and, for a whole render, routing that does not reach the teams' receivers."""
+    from generator.model.warnings import SpecWarning, model_warnings
+    from generator.targets.alertmanager import consistency_warnings
     from generator.targets.rule_tests import rule_test_warnings
 
     keys = None if slos is None else {slo.key for slo in slos}
     found = sorted(model_warnings(model) + rule_test_warnings(model))
-    return [warning for warning in found if keys is None or warning.slo in keys]
+    selected = [warning for warning in found if keys is None or warning.slo in keys]
+    if keys is None:
+        teams_source = model.teams[0].source if model.teams else "Teams"
+        selected += [
+            SpecWarning(teams_source, "alertmanager", message.removeprefix("alertmanager: "))
+            for message in consistency_warnings(model)
+        ]
+    return selected
 
 
 def _report_warnings(warnings: list, strict: bool, verb: str) -> None:
@@ -168,7 +181,14 @@ def render(
 @policy_option
 @_with(base_url_options)
 @require_reviewed_option
-def check(specs: Path, out: Path, policy: Path | None, runbook_base_url: str | None, dashboard_base_url: str | None, require_reviewed: bool = False) -> None:
+def check(
+    specs: Path,
+    out: Path,
+    policy: Path | None,
+    runbook_base_url: str | None,
+    dashboard_base_url: str | None,
+    require_reviewed: bool = False,
+) -> None:
     """Exit 1 when OUT differs from a fresh render of SPECS (drift check for CI).
 
     Also lists drafts that are unreviewed or stale (the SLO changed since drafting).

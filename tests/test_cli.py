@@ -89,3 +89,19 @@ def test_docker_fallback_when_an_engine_answers(monkeypatch, tmp_path):
     monkeypatch.setattr(discovery, "_docker_answers", lambda: True)
     argv = discovery.command_for(discovery.PROMTOOL, "/work")
     assert argv[:2] == ["docker", "run"] and "prom/prometheus" in argv
+
+
+def test_render_warns_about_alerts_that_reach_no_team_receiver(runner, repo_root, tmp_path):
+    specs = tmp_path / "specs"
+    shutil.copytree(repo_root / "slo_specs", specs)
+    teams = specs / "teams.yaml"
+    text = teams.read_text()
+    start = text.index("  ml-platform:")
+    ticket = text.index("    ticket:", start)
+    teams.write_text(text[:ticket])  # ml-platform keeps only its page receiver
+    result = runner.invoke(main, ["render", "--specs", str(specs), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "ml-gateway/latency SLOBurnRateTicketFast reaches only the default receiver" in result.output
+    strict = runner.invoke(main, ["render", "--specs", str(specs), "--out", str(tmp_path / "strict"), "--strict"])
+    assert strict.exit_code == 2
+    assert not (tmp_path / "strict").exists()
