@@ -182,4 +182,3 @@ def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> dict:
             "dashboard_url": dashboard_url(settings, slo),
         },
     }
-
