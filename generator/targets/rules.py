@@ -158,7 +158,7 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
             "dashboard_url": dashboard_url(settings, slo),
             # For notification templates: Alertmanager never sees $value.
             "burn_rate": "{{ $value | humanize }}",
-            "budget_consumed": f"{format_number(tier.budget_share * 100)}% of the {slo.window} error budget",
+            "budget_consumed": f"{format_number(tier.budget_share * 100)}%",  # of the SLO window's budget
         },
     }
 
