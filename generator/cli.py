@@ -167,7 +167,11 @@ def render(
     _report_warnings(_warnings(model), strict, "nothing was written.")
     tree = render_all(model)
     drift = compare(tree, read_tree(out))
-    write_tree(tree, out)
+    try:
+        write_tree(tree, out)
+    except OSError as exc:
+        err.print(f"error: cannot write {out}/: {exc.strerror or exc}; the previous tree is unchanged", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
     slo_count = len(model.slos)
     out_console.print(
         f"rendered {slo_count} SLO(s) of {len(model.services)} service(s) into {out}/: "

@@ -105,3 +105,12 @@ def test_render_warns_about_alerts_that_reach_no_team_receiver(runner, repo_root
     strict = runner.invoke(main, ["render", "--specs", str(specs), "--out", str(tmp_path / "strict"), "--strict"])
     assert strict.exit_code == 2
     assert not (tmp_path / "strict").exists()
+
+
+def test_unwritable_output_is_a_clear_error(runner, repo_root, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = runner.invoke(main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(blocker / "out")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a traceback
