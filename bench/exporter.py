@@ -1,0 +1,61 @@
+"""Feeds the newest samples live: serves each series' latest grid sample with its timestamp.
+
+Prometheus scrapes this every 15s; with explicit timestamps the live samples
+land exactly on the synthetic grid, so the truth stays exact after the backfill ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bench.synth import SLOCounters, SynthConfig, exposition_lines, series_prefixes
+
+
+class Feed:
+    def __init__(self, config: SynthConfig, slos: list[SLOCounters]) -> None:
+        self.config = config
+        self.slos = slos
+        self.prefixes = [series_prefixes(config, slo) for slo in slos]
+        self._cache: tuple[int, bytes] | None = None
+        self._lock = threading.Lock()
+        self.served = 0
+
+    def body(self, now: float) -> bytes:
+        k = self.config.index_at(now)
+        with self._lock:
+            if self._cache is None or self._cache[0] != k:
+                ts = f" {self.config.time_of(k) * 1000}\n"
+                self._cache = (k, exposition_lines(self.config, self.slos, self.prefixes, k, ts).encode())
+            self.served += 1
+            return self._cache[1]
+
+
+@contextlib.contextmanager
+def serving(feed: Feed) -> Iterator[str]:
+    """Yields host:port of a metrics endpoint on 127.0.0.1 until the block ends."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            body = feed.body(time.time())
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -1,0 +1,57 @@
+"""The benchmark report: verdicts and ratios follow from the measured numbers."""
+
+from __future__ import annotations
+
+from bench.evaluation import TOLERANCE, Check, EvalConfig, EvalResult, Prep, RunResult
+from bench.render_speed import RenderTiming
+from bench.report import COST_TARGET, eval_section, render_section
+from bench.synth import SynthConfig
+
+
+def run(name: str, cycles: list[float], samples: int, checks: list[Check]) -> RunResult:
+    return RunResult(name, cycles, samples, 10, 2, 2**30, 1.0, 0, 0, 0, checks)
+
+
+def result(ours_cycle: float, naive_cycle: float) -> EvalResult:
+    key = ("svc-000", "route-0")
+    ours = [Check(key, "1h", 100.0, 0.0101, 0.01), Check(key, "30d", 100.0, 0.002, 0.002)]
+    naive = [Check(key, "1h", 100.0, 0.01, 0.01), Check(key, "30d", 100.0, 0.003, 0.002)]
+    prep = Prep(1000, 1.0, 1.0, 1.0, ["a"], 2**20, 0.0, 1e-15)
+    return EvalResult(
+        EvalConfig(slos=1, pods=2),
+        SynthConfig(slos=1, pods=2, steps=10),
+        prep,
+        [run("sloforge", [ours_cycle] * 3, 100, ours), run("naive", [naive_cycle] * 3, 5000, naive)],
+    )
+
+
+def test_check_error_is_relative_to_the_truth():
+    key = ("s", "r")
+    assert Check(key, "1h", 0, 0.0102, 0.01).error > TOLERANCE
+    assert Check(key, "1h", 0, 0.01005, 0.01).error < TOLERANCE
+    assert Check(key, "1h", 0, 0.0, 0.0).error == 0
+    assert Check(key, "1h", 0, 0.1, None).error == float("inf")
+
+
+def test_cost_verdict_follows_the_ratio():
+    met = "\n".join(eval_section(result(0.1, 0.1 * COST_TARGET * 1.5)))
+    assert f"**{COST_TARGET * 1.5:.1f}x** evaluation time" in met and "**met**" in met
+    missed = "\n".join(eval_section(result(0.1, 0.1 * COST_TARGET / 2)))
+    assert f"**{COST_TARGET / 2:.1f}x** evaluation time" in missed and "**NOT met**" in missed
+    assert "50.0x samples per cycle" in met  # 5000 / 100
+
+
+def test_naive_period_error_is_reported():
+    text = "\n".join(eval_section(result(0.1, 2.0)))
+    assert "| svc-000/route-0 | 0.002000 | 0.003000 | 50.00% |" in text
+    assert "| 30d | 0.00% |" in text  # sloforge's 30d matches the truth in this data
+
+
+def test_render_verdict_and_linearity():
+    timings = [
+        RenderTiming(100, 120, [0.2, 0.3], {"load": 0, "validate": 0, "build": 0, "render": 0.2}, 0.5),
+        RenderTiming(5000, 6000, [12.0], {"load": 1, "validate": 1, "build": 1, "render": 9}, 13.0),
+    ]
+    text = "\n".join(render_section(timings))
+    assert "**NOT met**" in text
+    assert f"{(12.0 / 5000) / (0.2 / 100):.2f}x the time per SLO" in text
