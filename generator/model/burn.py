@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from itertools import accumulate
 
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
@@ -111,9 +113,35 @@ class Steps:
         index = bisect_right(self.starts, t_ms) - 1
         return self._areas[index] + self.values[index] * (t_ms - self.starts[index])  # type: ignore[attr-defined]
 
+    def areas(self, times: Iterable[int]) -> list[Number]:
+        """`area(t)` for each of `times`, which must be ascending and not negative (one pass)."""
+        starts, values, areas = self.starts, self.values, self._areas  # type: ignore[attr-defined]
+        result: list[Number] = []
+        index, last = 0, len(starts) - 1
+        for t in times:
+            while index < last and starts[index + 1] <= t:
+                index += 1
+            result.append(areas[index] + values[index] * (t - starts[index]))
+        return result
+
     def integral(self, t_ms: int) -> Fraction:
         """Integral from 0 to `t_ms`, in value x seconds (a counter's increase)."""
         return Fraction(self.area(t_ms), 1000)
+
+    def sample_sums_before(self, counts: Iterable[int], interval_ms: int) -> list[Number]:
+        """`sample_sum(0, count - 1, interval_ms)` for each of `counts`, ascending and not negative (one pass)."""
+        starts, values = self.starts, self.values
+        firsts = [-(-start // interval_ms) for start in starts]  # each step's first sample
+        before: list[Number] = [0]  # sum of the samples before each step's first
+        for index in range(len(starts) - 1):
+            before.append(before[-1] + values[index] * (firsts[index + 1] - firsts[index]))
+        result: list[Number] = []
+        index, last = 0, len(starts) - 1
+        for count in counts:
+            while index < last and firsts[index + 1] <= count:
+                index += 1
+            result.append(before[index] + values[index] * (count - firsts[index]))
+        return result
 
     def sample_sum(self, first: int, last: int, interval_ms: int) -> Number:
         """Sum of the values at samples `first..last` (sample s is taken at s * interval_ms)."""
@@ -154,14 +182,14 @@ def record_counters(bad: Steps, total: Steps, raw_ms: int, interval_ms: int, ste
     (recorded here without the division, which every ratio cancels).
     Before the second sample there is no rate at all.
     """
-    result: list[Recorded | None] = []
-    for t in _times(step_ms, steps):
-        if t < interval_ms:
-            result.append(None)
-            continue
-        start = max(0, t - raw_ms)
-        result.append(Recorded(bad.area(t) - bad.area(start), total.area(t) - total.area(start)))
-    return tuple(result)
+    times = _times(step_ms, steps)
+    starts = [max(0, t - raw_ms) for t in times]
+    return tuple(
+        None if t < interval_ms else Recorded(bad_end - bad_start, total_end - total_start)
+        for t, bad_end, bad_start, total_end, total_start in zip(
+            times, bad.areas(times), bad.areas(starts), total.areas(times), total.areas(starts), strict=True
+        )
+    )
 
 
 def record_counter_ratio(bad: Steps, total: Steps, raw_ms: int, interval_ms: int, step_ms: int, steps: int) -> Records:
@@ -179,12 +207,22 @@ def record_samples(
     bad_share: Steps, raw_ms: int, interval_ms: int, step_ms: int, steps: int, scale: int = 1
 ) -> Records:
     """A bool gauge: each sample in [t - raw, t] is one event; `bad_share` is (1 - its value) x scale."""
-    result: list[Recorded | None] = []
-    for t in _times(step_ms, steps):
-        last = t // interval_ms
-        first = max(0, -(-(t - raw_ms) // interval_ms))
-        result.append(Recorded(bad_share.sample_sum(first, last, interval_ms), (last - first + 1) * scale))
-    return tuple(result)
+    times = _times(step_ms, steps)
+    lasts = [t // interval_ms for t in times]
+    firsts = [max(0, -(-(t - raw_ms) // interval_ms)) for t in times]
+    if all(type(value) is int for value in bad_share.values) and all(
+        first <= last + 1 for first, last in zip(firsts, lasts, strict=True)
+    ):  # integer values: sums of samples from running sums, exactly
+        ends = bad_share.sample_sums_before([last + 1 for last in lasts], interval_ms)
+        begins = bad_share.sample_sums_before(firsts, interval_ms)
+        return tuple(
+            Recorded(end - begin, (last - first + 1) * scale)
+            for end, begin, first, last in zip(ends, begins, firsts, lasts, strict=True)
+        )
+    return tuple(
+        Recorded(bad_share.sample_sum(first, last, interval_ms), (last - first + 1) * scale)
+        for first, last in zip(firsts, lasts, strict=True)
+    )
 
 
 def record_sample_means(
@@ -192,9 +230,16 @@ def record_sample_means(
 ) -> Records:
     """A raw SLI averaging a ratio gauge over the shortest window (`avg_over_time`), with a total of 1."""
     return tuple(
-        None if r is None else Recorded(Fraction(r.errors) * scale / r.total, scale)
+        None if r is None else Recorded(_mean(r.errors, scale, r.total), scale)
         for r in record_samples(ratio, raw_ms, interval_ms, step_ms, steps, scale)
     )
+
+
+def _mean(errors: Number, scale: int, total: Number) -> Fraction:
+    """`Fraction(errors) * scale / total`, with one Fraction where both are integers."""
+    if type(errors) is int and type(total) is int:
+        return Fraction(errors * scale, total)
+    return Fraction(errors) * scale / total
 
 
 def record_instant(ratio: Steps, interval_ms: int, step_ms: int, steps: int, scale: int = 1) -> Records:
@@ -245,12 +290,21 @@ def _integers(records: Records) -> Records:
         for record in records
         if record is not None
         for value in (record.errors, record.total)
-        if isinstance(value, Fraction) and value.denominator != 1
+        if type(value) is not int and isinstance(value, Fraction)
     }
     if not denominators:
         return records
-    scale = math.lcm(*denominators)
-    return tuple(None if r is None else Recorded(int(r.errors * scale), int(r.total * scale)) for r in records)
+    scale = math.lcm(*denominators)  # 1 when every Fraction is whole: ints are still faster
+    return tuple(None if r is None else Recorded(_scaled(r.errors, scale), _scaled(r.total, scale)) for r in records)
+
+
+def _scaled(value: Number, scale: int) -> int:
+    """`int(value * scale)` where `scale` is a multiple of the value's denominator (exact, no Fraction)."""
+    if type(value) is int:
+        return value * scale
+    if isinstance(value, Fraction):
+        return value.numerator * (scale // value.denominator)
+    return int(value * scale)
 
 
 class Evaluation:
@@ -259,13 +313,9 @@ class Evaluation:
     def __init__(self, records: Records, step_ms: int, raw_ms: int):
         records = _integers(records)
         self.records, self.step_ms, self.raw_ms = records, step_ms, raw_ms
-        errors: list[Number] = [0]
-        totals: list[Number] = [0]
-        counts = [0]
-        for record in records:
-            errors.append(errors[-1] + (record.errors if record is not None else 0))
-            totals.append(totals[-1] + (record.total if record is not None else 0))
-            counts.append(counts[-1] + (record is not None))
+        errors: list[Number] = list(accumulate((r.errors if r is not None else 0 for r in records), initial=0))
+        totals: list[Number] = list(accumulate((r.total if r is not None else 0 for r in records), initial=0))
+        counts = list(accumulate((r is not None for r in records), initial=0))
         self._errors, self._totals, self._counts = errors, totals, counts
         self.near_ties: set[int] = set()  # evaluations whose outcome float rounding could flip
 
@@ -294,27 +344,43 @@ class Evaluation:
             return None
         return self._errors[index + 1] - self._errors[first], total
 
-    def tier_conditions(self, slo: SLO, tier: Tier) -> list[bool]:
-        """Whether the tier's expression returns a sample: both windows burn faster than the factor."""
+    def tier_conditions(self, slo: SLO, tier: Tier, near_ties: bool = True) -> list[bool]:
+        """Whether the tier's expression returns a sample: both windows burn faster than the factor.
+
+        With `near_ties`, evaluations whose outcome float rounding could flip are added to `self.near_ties`.
+        """
         threshold = Fraction(format_number(tier.factor)) * Fraction(format_number(slo.error_budget))
         above, below = threshold.numerator, threshold.denominator  # errors / total > above / below
-        result = []
-        for index in range(self.steps):
-            both = True
-            for window in (tier.short_window.millis, tier.long_window.millis):
-                sums = self._sums(index, window)
-                if sums is None:
-                    both = False
-                    continue
-                errors, limit = sums[0] * below, sums[1] * above
-                if abs(errors - limit) * NEAR_TIE <= limit:
-                    self.near_ties.add(index)
-                both = both and errors > limit
-            result.append(both)
-        return result
+        short = self._above(tier.short_window.millis, above, below, near_ties)
+        long = self._above(tier.long_window.millis, above, below, near_ties)
+        return [a and b for a, b in zip(short, long, strict=True)]
 
-    def tier_spans(self, slo: SLO, tier: Tier) -> tuple[AlertSpan, ...]:
-        return alert_spans(self.tier_conditions(slo, tier), self.step_ms, tier.for_.millis)
+    def _above(self, window_ms: int, above: int, below: int, near_ties: bool) -> list[bool]:
+        """Per evaluation: the ratio over the window is recorded and above `above / below` (`_sums`, unrolled)."""
+        sums: list[tuple[Number, Number] | None]
+        if window_ms == self.raw_ms:
+            sums = [None if r is None or r.total <= 0 else (r.errors, r.total) for r in self.records]
+        else:
+            span = window_ms // self.step_ms
+            steps = self.steps
+            firsts = [0] * min(span + 1, steps) + list(range(1, steps - span))  # max(0, index - span)
+            errors, totals, counts = self._errors, self._totals, self._counts
+            sums = [
+                (errors[index + 1] - errors[first], total)
+                if counts[index + 1] != counts[first] and (total := totals[index + 1] - totals[first]) > 0
+                else None
+                for index, first in enumerate(firsts)
+            ]
+        if near_ties:
+            for index, pair in enumerate(sums):
+                if pair is not None:
+                    limit = pair[1] * above
+                    if abs(pair[0] * below - limit) * NEAR_TIE <= limit:
+                        self.near_ties.add(index)
+        return [pair is not None and pair[0] * below > pair[1] * above for pair in sums]
+
+    def tier_spans(self, slo: SLO, tier: Tier, near_ties: bool = True) -> tuple[AlertSpan, ...]:
+        return alert_spans(self.tier_conditions(slo, tier, near_ties), self.step_ms, tier.for_.millis)
 
     def missing_spans(self, for_ms: int) -> tuple[AlertSpan, ...]:
         """`absent(slo:sli_total:rate<w>)`: true whenever nothing was recorded."""

@@ -25,29 +25,40 @@ group of the file at every step anyway.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from typing import TypeVar
 
 from generator.model.burn import Evaluation, detection_seconds, fires_at_all
-from generator.model.durations import format_duration, human_duration
+from generator.model.durations import format_duration as _format_duration
+from generator.model.durations import human_duration
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.model.warnings import SpecWarning
 from generator.targets import labels as L
-from generator.targets.alert_text import TemplateUnsupported, expand
+from generator.targets.alert_text import FUNCTIONS, TemplateUnsupported, expand
 from generator.targets.rules import alert_rule, missing_sli_rule, rules_path, windows_of
 from generator.targets.test_inputs import (
     InputPlan,
     Phase,
     Synthesis,
     Unsupported,
-    feeds,
+    by_metric,
+    feeds_selectors,
+    phases_key,
     plan_inputs,
+    quantize,
+    resolution,
+    sli_selectors,
     synthesize,
 )
 from generator.targets.yaml_text import dump_yaml
+
+_T = TypeVar("_T")
 
 TESTS_DIR = "prometheus/tests"
 TARGET_STEPS = 250  # evaluations per test group: keeps each service's tests at a few seconds
@@ -116,10 +127,14 @@ def rule_test_warnings(model: Model) -> list[SpecWarning]:
 # --- small helpers -------------------------------------------------------------------------
 
 
+format_duration = lru_cache(maxsize=1 << 14)(_format_duration)  # pure; the same few times recur per SLO
+
+
 def _ceil(value_ms: int, step_ms: int) -> int:
     return -(-value_ms // step_ms) * step_ms
 
 
+@lru_cache(maxsize=1 << 12)
 def _fraction(value: Decimal) -> Fraction:
     return Fraction(str(value))
 
@@ -149,12 +164,27 @@ def _sample_labels(metric: str, labels: dict[str, str]) -> str:
 
 def _expected(rule: dict, value: float, sample_labels: dict[str, str]) -> dict:
     """exp_labels/exp_annotations of an alert: rule labels over the expression's labels, templates expanded."""
-    labels = dict(sample_labels)
+    return _expected_with(rule, sample_labels, _expansions(rule, value, sample_labels))
+
+
+def _expansions(rule: dict, value: float, sample_labels: dict[str, str]) -> dict[str, str]:
+    """Each template of the rule's labels, then annotations, expanded; text without `{{` is literal."""
+    labels = tuple(sample_labels.items())
     try:
-        labels.update({key: expand(text, value, sample_labels) for key, text in rule["labels"].items()})
-        annotations = {key: expand(text, value, sample_labels) for key, text in rule["annotations"].items()}
+        return {
+            text: _expand(text, value, sample_labels, labels)
+            for part in ("labels", "annotations")
+            for text in rule[part].values()
+            if "{{" in text
+        }
     except TemplateUnsupported as exc:
         raise _Skip(f"cannot predict the text of {rule['alert']}'s annotations: {exc}") from exc
+
+
+def _expected_with(rule: dict, sample_labels: dict[str, str], expanded: dict[str, str]) -> dict:
+    labels = dict(sample_labels)
+    labels.update({key: expanded.get(text, text) for key, text in rule["labels"].items()})
+    annotations = {key: expanded.get(text, text) for key, text in rule["annotations"].items()}
     return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(annotations.items()))}
 
 
@@ -163,26 +193,129 @@ def alert_values(slo: SLO, ratio: Fraction) -> list[float]:
 
     A ratio of exactly 0 or 1 has identical error and total sums, so its float is exact.
     """
-    budget = float(format_number(slo.error_budget))
+    return list(_alert_values(ratio, slo.error_budget))
+
+
+@lru_cache(maxsize=1 << 12)
+def _alert_values(ratio: Fraction, error_budget: Decimal) -> tuple[float, ...]:
+    budget = float(format_number(error_budget))
     center = float(ratio)
     if ratio in (0, 1):
-        return [center / budget]
+        return (center / budget,)
     values, low, high = [center], center, center
     for _ in range(2):
         low, high = math.nextafter(low, -math.inf), math.nextafter(high, math.inf)
         values += [low, high]
-    return [value / budget for value in values]
+    return tuple(value / budget for value in values)
 
 
 def burn_alert(slo: SLO, tier: Tier, settings: Settings, ratio: Fraction) -> dict:
     """The firing alert promtool must see: `$value` is the short-window burn rate."""
     sample = {L.SERVICE: slo.service, L.SLO: slo.name, L.WINDOW: tier.short_window.text}
     rule = alert_rule(slo, tier, settings)
-    first, *others = alert_values(slo, ratio)
-    expected = _expected(rule, first, sample)
-    if any(_expected(rule, value, sample) != expected for value in others):
+    first, *others = values = _alert_values(ratio, slo.error_budget)
+    expanded = _expansions(rule, first, sample)
+    if (
+        others
+        and not _all_alike(values, sample, expanded)
+        and not all(_expands_alike(rule, value, first, sample, expanded) for value in others)
+    ):
         raise _Boundary(f"the alert value {first} sits on a rounding boundary of its annotation text")
-    return expected
+    return _expected_with(rule, sample, expanded)
+
+
+def _all_alike(values: tuple[float, ...], sample: dict[str, str], expanded: dict[str, str]) -> bool:
+    """Whether every template is simple and each of its actions prints the same for all `values` (a shortcut)."""
+    labels = tuple(sample.items())
+    try:
+        return all(
+            parts is not None and all(_prints_alike(action, values, labels) for action in parts[1::2])
+            for parts in map(_template_parts, expanded)
+        )
+    except Exception:  # any failure: decide value by value, as the rule would
+        return False
+
+
+def _prints_alike(action: str, values: tuple[float, ...], labels: tuple[tuple[str, str], ...]) -> bool:
+    return _cached_prints_alike(action, values, labels if "$labels" in action else ())
+
+
+@lru_cache(maxsize=1 << 14)
+def _cached_prints_alike(action: str, values: tuple[float, ...], labels: tuple[tuple[str, str], ...]) -> bool:
+    first = _action_text(action, values[0], labels)
+    return all(_action_text(action, value, labels) == first for value in values[1:])
+
+
+def _expands_alike(rule: dict, value: float, first: float, sample: dict[str, str], expanded: dict[str, str]) -> bool:
+    """Whether `value` expands each template as `first` did (`expanded`), failing as `_expansions` would.
+
+    Literal text does not depend on the value: a template whose actions each
+    print the same for both values expands alike.
+    """
+    alike, labels = True, tuple(sample.items())
+    for text in expanded:
+        parts = _template_parts(text)
+        try:
+            if parts is not None and all(
+                _action_text(action, value, labels) == _action_text(action, first, labels) for action in parts[1::2]
+            ):
+                continue
+        except TemplateUnsupported:
+            pass
+        try:
+            alike = _expand(text, value, sample, labels) == expanded[text] and alike
+        except TemplateUnsupported as exc:
+            raise _Skip(f"cannot predict the text of {rule['alert']}'s annotations: {exc}") from exc
+    return alike
+
+
+# Actions that only print `$value` or a label through the humanize functions:
+# no quoting, no whitespace trimming, no state, so each prints the same
+# wherever it stands, and its text is shared by every SLO with that value.
+_OPERAND = r"(?:\$value|\$labels\.[A-Za-z_][A-Za-z0-9_]*)"
+_FUNCTION = "(?:" + "|".join(re.escape(name) for name in sorted(FUNCTIONS)) + ")"
+_SIMPLE_ACTION = re.compile(rf"\s*(?:{_OPERAND}|{_FUNCTION}\s+{_OPERAND})(?:\s*\|\s*{_FUNCTION})*\s*")
+_ACTION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+def _expand(text: str, value: float, sample_labels: dict[str, str], labels: tuple[tuple[str, str], ...]) -> str:
+    """`expand(text, value, sample_labels)`, put together from remembered actions where they are simple."""
+    parts = _template_parts(text)
+    if parts is None:
+        return expand(text, value, sample_labels)
+    try:
+        texts = list(parts)
+        for index in range(1, len(parts), 2):
+            texts[index] = _action_text(parts[index], value, labels)
+        return "".join(texts)
+    except TemplateUnsupported:
+        return expand(text, value, sample_labels)  # fails as it should
+
+
+@lru_cache(maxsize=1 << 12)
+def _template_parts(text: str) -> tuple[str, ...] | None:
+    """Literal text and actions, alternately, when every action is simple; None otherwise."""
+    parts: list[str] = []
+    position = 0
+    for match in _ACTION.finditer(text):
+        if not _SIMPLE_ACTION.fullmatch(match.group(1)):
+            return None
+        parts += [text[position : match.start()], match.group(0)]
+        position = match.end()
+    if len(parts) // 2 != text.count("{{"):
+        return None  # an unclosed action
+    parts.append(text[position:])
+    return tuple(parts)
+
+
+def _action_text(action: str, value: float, labels: tuple[tuple[str, str], ...]) -> str:
+    """One simple action's text; remembered on the labels only when it reads them."""
+    return _cached_action_text(action, value, labels if "$labels" in action else ())
+
+
+@lru_cache(maxsize=1 << 14)
+def _cached_action_text(action: str, value: float, labels: tuple[tuple[str, str], ...]) -> str:
+    return expand(action, value, dict(labels))
 
 
 def close_to(expr: str, value: float) -> str:
@@ -198,11 +331,15 @@ def missing_alert(slo: SLO, settings: Settings) -> dict:
 
 def fastest_page_tier(slo: SLO) -> Tier | None:
     """The tier that should catch a full outage first: page tiers first, then any that can fire."""
-    candidates = [tier for tier in slo.tiers if fires_at_all(tier)]
+    return _fastest_page_tier(slo.tiers, slo.error_budget)
+
+
+def _fastest_page_tier(tiers: tuple[Tier, ...], error_budget: Decimal) -> Tier | None:
+    candidates = [tier for tier in tiers if fires_at_all(tier)]
     pages = [tier for tier in candidates if tier.notify == "page"] or candidates
     if not pages:
         return None
-    return min(pages, key=lambda tier: (detection_seconds(tier, slo.error_budget, Decimal(1)), tier.name))
+    return min(pages, key=lambda tier: (detection_seconds(tier, error_budget, Decimal(1)), tier.name))
 
 
 # --- what each SLO contributes ---------------------------------------------------------
@@ -225,10 +362,43 @@ class _Subject:
         return synthesize(self.plan, ratios, tolerance)
 
     def evaluate(self, synthesis: Synthesis, phases: tuple[Phase, ...], step: int, end: int) -> Evaluation:
+        return _evaluate(synthesis, phases, step, end)
+
+
+def _evaluate(synthesis: Synthesis, phases: tuple[Phase, ...], step: int, end: int) -> Evaluation:
+    try:
+        return synthesis.evaluation(phases, step, end)
+    except ValueError as exc:
+        raise _Skip(str(exc)) from exc
+
+
+# --- numbers shared by SLOs of one shape ------------------------------------------------------
+#
+# What the model predicts for an SLO depends on its input plan's shape (how
+# the rules sample it, its shortest window, the input interval), its error
+# budget, the tier and the phases: never on its metric names or labels. A
+# fleet has many SLOs of each shape, so every outcome below is computed once
+# for a shape, from the label-free `InputPlan.shape`, and remembered on a key
+# of exactly what determines it. A _Skip is remembered too and raised again.
+
+_MEMO: dict[tuple, object] = {}
+_MEMO_LIMIT = 1 << 17
+
+
+def _memo(key: tuple, compute: Callable[[], _T]) -> _T:
+    try:
+        outcome = _MEMO[key]
+    except KeyError:
         try:
-            return synthesis.evaluation(phases, step, end)
-        except ValueError as exc:
-            raise _Skip(str(exc)) from exc
+            outcome = compute()
+        except _Skip as exc:
+            outcome = exc
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        _MEMO[key] = outcome
+    if isinstance(outcome, _Skip):
+        raise type(outcome)(str(outcome))
+    return outcome  # type: ignore[return-value]
 
 
 @dataclass
@@ -253,20 +423,38 @@ def _fire_ratio(tier: Tier) -> Fraction:
 
 def _rise(subject: _Subject, tier: Tier, step: int, nudge: int, ratio: Fraction | None = None) -> _Part:
     """Clean traffic for a long window, then errors; when does the tier first fire?"""
-    slo = subject.slo
+    slo, plan = subject.slo, subject.plan
+    bits, ratio, phases, start, pending, fired = _memo(
+        (
+            "rise",
+            plan.shape_id,
+            slo.error_budget,
+            tier,
+            step,
+            nudge,
+            None if ratio is None else phases_key((Phase(0, ratio),)),
+        ),
+        lambda: _rise_numbers(plan.shape, slo, tier, step, nudge, ratio),
+    )
+    part = _Part(subject, tier, Synthesis(subject.plan, bits), ratio, phases, start, pending, fired)
+    part.nudge = nudge
+    return part
+
+
+def _rise_numbers(
+    shape: InputPlan, slo: SLO, tier: Tier, step: int, nudge: int, ratio: Fraction | None
+) -> tuple[int, Fraction, tuple[Phase, ...], int, int, int]:
     wanted = _fire_ratio(tier) if ratio is None else ratio
-    synthesis = subject.synthesis([wanted], RATIO_TOLERANCE if ratio is None else OUTAGE_TOLERANCE)
+    synthesis = synthesize(shape, [wanted], RATIO_TOLERANCE if ratio is None else OUTAGE_TOLERANCE)
     ratio = min(synthesis.quantize(wanted) + Fraction(nudge, 2**synthesis.bits), Fraction(1))
     start = _ceil(tier.long_window.millis, step)
     phases = (Phase(0, Fraction(0)), Phase(start, ratio))
-    expected = int(tier.long_window.millis * _fraction(tier.threshold) / ratio) + subject.plan.raw_ms + tier.for_.millis
+    expected = int(tier.long_window.millis * _fraction(tier.threshold) / ratio) + shape.raw_ms + tier.for_.millis
     for horizon in (start + expected * 5 // 4 + 4 * step, start + 2 * tier.long_window.millis + expected):
-        evaluation = subject.evaluate(synthesis, phases, step, _ceil(horizon, step))
-        firing = [span for span in evaluation.tier_spans(slo, tier) if span.firing_ms is not None]
+        evaluation = _evaluate(synthesis, phases, step, _ceil(horizon, step))
+        firing = [span for span in evaluation.tier_spans(slo, tier, near_ties=False) if span.firing_ms is not None]
         if firing:
-            part = _Part(subject, tier, synthesis, ratio, phases, start, firing[0].pending_ms, firing[0].firing_ms or 0)
-            part.nudge = nudge
-            return part
+            return synthesis.bits, ratio, phases, start, firing[0].pending_ms, firing[0].firing_ms or 0
     raise _Skip(f"the model predicts {tier.name} never fires at {_percent(ratio)} errors")
 
 
@@ -274,15 +462,26 @@ def _firing_at(part: _Part, deadline: int, step: int, stop: bool) -> tuple[dict,
     """The part's expected alert at `deadline` (errors stop there when `stop`) and when it resolves."""
     subject, tier = part.subject, part.tier
     assert tier is not None
-    phases = part.phases + ((Phase(deadline, Fraction(0)),) if stop else ())
-    end = deadline + tier.short_window.millis + subject.plan.raw_ms + tier.for_.millis + 4 * step
-    evaluation = subject.evaluate(part.synthesis, phases, step, end if stop else deadline)
-    span = next((s for s in evaluation.tier_spans(subject.slo, tier) if s.firing_at(deadline)), None)
+    plan, bits, before = subject.plan, part.synthesis.bits, part.phases
+    phases, short, resolved = _memo(
+        ("firing", plan.shape_id, bits, subject.slo.error_budget, tier, phases_key(before), deadline, step, stop),
+        lambda: _firing_numbers(Synthesis(plan.shape, bits), subject.slo, tier, before, deadline, step, stop),
+    )
+    part.phases = phases
+    return burn_alert(subject.slo, tier, subject.settings, short), resolved
+
+
+def _firing_numbers(
+    synthesis: Synthesis, slo: SLO, tier: Tier, phases: tuple[Phase, ...], deadline: int, step: int, stop: bool
+) -> tuple[tuple[Phase, ...], Fraction, int]:
+    phases = phases + ((Phase(deadline, Fraction(0)),) if stop else ())
+    end = deadline + tier.short_window.millis + synthesis.plan.raw_ms + tier.for_.millis + 4 * step
+    evaluation = _evaluate(synthesis, phases, step, end if stop else deadline)
+    span = next((s for s in evaluation.tier_spans(slo, tier, near_ties=False) if s.firing_at(deadline)), None)
     if span is None or (stop and span.resolved_ms is None):
         raise _Skip(f"the model predicts {tier.name} is not firing at {format_duration(deadline)} or never resets")
-    part.phases = phases
     short = evaluation.ratio(deadline // step, tier.short_window.millis) or Fraction(0)
-    return burn_alert(subject.slo, tier, subject.settings, short), span.resolved_ms or 0
+    return phases, short, span.resolved_ms or 0
 
 
 def _merged_firing(
@@ -401,11 +600,8 @@ def silent_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[S
     """Errors a bit below each threshold (100% for a tier that cannot fire): never even pending."""
     parts = []
     for subject, tier in items:
-        threshold = _fraction(tier.threshold)
-        wanted = threshold * SILENT_FACTOR if threshold < 1 else Fraction(1)
-        synthesis = subject.synthesis([wanted])
-        ratio = synthesis.quantize(wanted)
-        parts.append(_Part(subject, tier, synthesis, ratio, (Phase(0, ratio),)))
+        bits, ratio, phases = _silent_phases(tier.threshold)
+        parts.append(_Part(subject, tier, Synthesis(subject.plan, bits), ratio, phases))
     end = max(
         _ceil(t.long_window.millis + t.short_window.millis + s.plan.raw_ms + t.for_.millis + step, step)
         for s, t in items
@@ -413,9 +609,9 @@ def silent_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[S
     kept = []
     for part in parts:
         try:
-            evaluation = part.subject.evaluate(part.synthesis, part.phases, step, end)
-            if evaluation.tier_spans(part.subject.slo, part.tier):  # type: ignore[arg-type]
-                raise _Skip(f"the model predicts it becomes pending at {_percent(part.ratio)} errors")
+            plan, slo = part.subject.plan, part.subject.slo
+            key = ("silent", plan.shape_id, slo.error_budget, part.tier, step, end)  # the tier sets the phases
+            _memo(key, lambda part=part: _never_pending(part, step, end))  # type: ignore[misc]
             kept.append(part)
         except _Skip as exc:
             _warn(warnings, part.subject, part.tier, "silent", exc)
@@ -441,6 +637,23 @@ def silent_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[S
     return group
 
 
+@lru_cache(maxsize=1 << 10)
+def _silent_phases(threshold: Decimal) -> tuple[int, Fraction, tuple[Phase, ...]]:
+    """A bit below the threshold (100% for a tier that cannot fire): resolution, ratio, phases."""
+    value = _fraction(threshold)
+    wanted = value * SILENT_FACTOR if value < 1 else Fraction(1)
+    bits = resolution((wanted,), RATIO_TOLERANCE)
+    ratio = quantize(wanted, bits)
+    return bits, ratio, (Phase(0, ratio),)
+
+
+def _never_pending(part: _Part, step: int, end: int) -> None:
+    synthesis = Synthesis(part.synthesis.plan.shape, part.synthesis.bits)
+    evaluation = _evaluate(synthesis, part.phases, step, end)
+    if evaluation.tier_spans(part.subject.slo, part.tier, near_ties=False):  # type: ignore[arg-type]
+        raise _Skip(f"the model predicts it becomes pending at {_percent(part.ratio)} errors")
+
+
 def _missing_firing(settings: Settings, step: int) -> int:
     return _ceil(settings.missing_sli_for.millis, step)
 
@@ -451,18 +664,23 @@ def zero_traffic_group(subjects: list[_Subject], step: int) -> RuleTestGroup:
     fires = _missing_firing(settings, step)
     end = fires + step
     inputs, present, checks = [], set(), []
+    phases = (Phase(0, Fraction(0), traffic=0),)
     for subject in subjects:
         synthesis = subject.synthesis([])
-        phases = (Phase(0, Fraction(0), traffic=0),)
-        evaluation = subject.evaluate(synthesis, phases, step, end)
+        plan = subject.plan
+        missing, recorded = _memo(
+            ("zero", plan.shape_id, synthesis.bits, step, end, settings.missing_sli_for.millis),
+            lambda plan=plan, bits=synthesis.bits: _zero_traffic_numbers(  # type: ignore[misc]
+                Synthesis(plan.shape, bits), phases, step, end, settings
+            ),
+        )
         inputs += synthesis.input_series(phases, end, step)
-        if not any(span.firing_at(end) for span in evaluation.missing_spans(settings.missing_sli_for.millis)):
+        if not missing:
             present.add(subject.slo.key)
         raw = windows_of(subject.slo)[0]
         total = f"{L.TOTAL_RATE}{raw}"
-        record = evaluation.records[end // step]
         labels = _sample_labels(total, _identity(subject.slo, raw.text))
-        checks.append((f"{total}{_selector(subject.slo)}", [] if record is None else [{"labels": labels, "value": 0}]))
+        checks.append((f"{total}{_selector(subject.slo)}", [{"labels": labels, "value": 0}] if recorded else []))
     silent = ", ".join(sorted(key.split("/", 1)[1] for key in present)) or "none"
     group = RuleTestGroup(
         f"{service.name}: zero traffic (counters stand still): no burn alert; SLOSLIMissing stays silent where zero "
@@ -481,6 +699,15 @@ def zero_traffic_group(subjects: list[_Subject], step: int) -> RuleTestGroup:
     return group
 
 
+def _zero_traffic_numbers(
+    synthesis: Synthesis, phases: tuple[Phase, ...], step: int, end: int, settings: Settings
+) -> tuple[bool, bool]:
+    """Whether SLOSLIMissing fires at `end`, and whether a total is recorded there."""
+    evaluation = _evaluate(synthesis, phases, step, end)
+    missing = any(span.firing_at(end) for span in evaluation.missing_spans(settings.missing_sli_for.millis))
+    return missing, evaluation.records[end // step] is not None
+
+
 def _identity(slo: SLO, window: str) -> dict[str, str]:
     return {L.SERVICE: slo.service, L.SLO: slo.name, L.WINDOW: window}
 
@@ -492,25 +719,16 @@ def ratios_group(subjects: list[_Subject], step: int, warnings: list[SpecWarning
     checks: list[tuple[str, list[dict]]] = []
     kinds = set()
     for subject in subjects:
-        slo = subject.slo
-        budget, window = _fraction(slo.error_budget), slo.window.millis
-        weighted = subject.plan.sampling == "counters"
-        wanted = [
-            Fraction(1, 2),
-            min(budget / 2, Fraction(1)),
-            min(budget * 3, Fraction(1)),
-            min(budget * 2, Fraction(1)),
-        ]
-        synthesis = subject.synthesis(wanted)
-        junk, first, second, third = (synthesis.quantize(ratio) for ratio in wanted)
-        phases = (
-            Phase(0, junk),  # older than the SLO window: must not count
-            Phase(end - window, first),
-            Phase(end - window // 2, second, traffic=3 if weighted else 1),
-            Phase(end - 90 * 60_000, third),
-        )
+        slo, plan = subject.slo, subject.plan
+        windows = windows_of(slo)
+        millis = tuple(w.millis for w in windows)
         try:
-            evaluation = subject.evaluate(synthesis, phases, step, end)
+            bits, phases, ratios, remaining = _memo(
+                ("ratios", plan.shape_id, slo.error_budget, slo.window.millis, millis, step, end),
+                lambda plan=plan, slo=slo, millis=millis: _recorded_ratios(  # type: ignore[misc]
+                    plan, slo.error_budget, slo.window.millis, millis, step, end
+                ),
+            )
         except _Skip as exc:
             _warn(warnings, subject, None, "recorded ratios", exc)
             continue
@@ -519,19 +737,18 @@ def ratios_group(subjects: list[_Subject], step: int, warnings: list[SpecWarning
                 subject.plan.sampling, "time-averaged (raw ratio)"
             )
         )
-        inputs += synthesis.input_series(phases, end, step)
-        index = end // step
-        values = [(L.error_ratio_series(w.text), w.text, evaluation.ratio(index, w.millis)) for w in windows_of(slo)]
-        ratio = evaluation.ratio(index, window)
-        if ratio is not None:
-            values.append((L.BUDGET_REMAINING, slo.window.text, 1 - ratio / budget))
+        inputs += Synthesis(plan, bits).input_series(phases, end, step)
+        values = [(L.error_ratio_series(w.text), w.text, value) for w, value in zip(windows, ratios, strict=True)]
+        if remaining is not None:
+            values.append((L.BUDGET_REMAINING, slo.window.text, remaining))
+        selector = _selector(slo)
         for name, window_text, value in values:
-            series = f"{name}{_selector(slo)}"
+            series = f"{name}{selector}"
             if value is None:
                 checks.append((series, []))
             else:
                 labels = _sample_labels("", _identity(slo, window_text))
-                checks.append((close_to(series, float(value)), [{"labels": labels, "value": 1}]))
+                checks.append((close_to(series, value), [{"labels": labels, "value": 1}]))
     if not inputs:
         return None
     group = RuleTestGroup(
@@ -543,6 +760,33 @@ def ratios_group(subjects: list[_Subject], step: int, warnings: list[SpecWarning
     for expr, samples in checks:
         group.expr(end, expr, samples)
     return group
+
+
+def _recorded_ratios(
+    plan: InputPlan, error_budget: Decimal, window: int, windows: tuple[int, ...], step: int, end: int
+) -> tuple[int, tuple[Phase, ...], tuple[float | None, ...], float | None]:
+    """Resolution, phases, the recorded ratio over each window at `end` and the budget left (floats)."""
+    budget = _fraction(error_budget)
+    weighted = plan.sampling == "counters"
+    wanted = [
+        Fraction(1, 2),
+        min(budget / 2, Fraction(1)),
+        min(budget * 3, Fraction(1)),
+        min(budget * 2, Fraction(1)),
+    ]
+    synthesis = synthesize(plan.shape, wanted, RATIO_TOLERANCE)
+    junk, first, second, third = (synthesis.quantize(ratio) for ratio in wanted)
+    phases = (
+        Phase(0, junk),  # older than the SLO window: must not count
+        Phase(end - window, first),
+        Phase(end - window // 2, second, traffic=3 if weighted else 1),
+        Phase(end - 90 * 60_000, third),
+    )
+    evaluation = _evaluate(synthesis, phases, step, end)
+    ratios = [evaluation.ratio(end // step, millis) for millis in windows]
+    ratio = evaluation.ratio(end // step, window)
+    remaining = None if ratio is None else float(1 - ratio / budget)
+    return synthesis.bits, phases, tuple(None if r is None else float(r) for r in ratios), remaining
 
 
 def no_data_group(service: Service, settings: Settings, step: int) -> RuleTestGroup:
@@ -583,53 +827,89 @@ class _Unit:
 
 
 def _units(subject: _Subject) -> list[_Unit]:
-    slo, raw = subject.slo, subject.plan.raw_ms
-    units = []
-    for tier in slo.tiers:
+    slo = subject.slo
+    specs = _unit_specs(
+        slo.tiers,
+        slo.error_budget,
+        subject.plan.raw_ms,
+        subject.plan.has_traffic,
+        subject.settings.missing_sli_for.millis,
+        slo.window.millis,
+    )
+    return [
+        _Unit(kind, subject, None if tier is None else slo.tiers[tier], length, max_step)
+        for kind, tier, length, max_step in specs
+    ]
+
+
+@lru_cache(maxsize=1 << 12)
+def _unit_specs(
+    tiers: tuple[Tier, ...], budget: Decimal, raw: int, has_traffic: bool, missing_ms: int, window_ms: int
+) -> tuple[tuple[str, int | None, int, int | None], ...]:
+    """(kind, index of the tier, length, largest step) of each unit: the same for every SLO of a shape."""
+    units: list[tuple[str, int | None, int, int | None]] = []
+    for index, tier in enumerate(tiers):
         long, short, hold = tier.long_window.millis, tier.short_window.millis, tier.for_.millis
         threshold = _fraction(tier.threshold)
         limit = short // 2
         if threshold < 1:
             detect = int(long * threshold / _fire_ratio(tier))
-            units.append(_Unit("fires", subject, tier, long + detect + 2 * raw + hold + short, limit))
-        units.append(_Unit("silent", subject, tier, long + short + raw + hold, limit))
-    outage = fastest_page_tier(slo)
+            units.append(("fires", index, long + detect + 2 * raw + hold + short, limit))
+        units.append(("silent", index, long + short + raw + hold, limit))
+    outage = _fastest_page_tier(tiers, budget)
     if outage is not None:
         length = 2 * outage.long_window.millis + outage.for_.millis
-        units.append(_Unit("outage", subject, outage, length, outage.short_window.millis // 2))
-    if subject.plan.has_traffic:
-        units.append(_Unit("zero", subject, None, subject.settings.missing_sli_for.millis, None))
-    units.append(_Unit("ratios", subject, None, slo.window.millis + RATIO_CHECK_LEAD_MS, None))
-    return units
+        index = next(index for index, tier in enumerate(tiers) if tier is outage)
+        units.append(("outage", index, length, outage.short_window.millis // 2))
+    if has_traffic:
+        units.append(("zero", None, missing_ms, None))
+    units.append(("ratios", None, window_ms + RATIO_CHECK_LEAD_MS, None))
+    return tuple(units)
 
 
-def _fits(unit: _Unit, step: int, limit: int) -> bool:
-    return unit.length_ms // step + 4 <= limit and (unit.max_step_ms is None or step <= unit.max_step_ms)
+def _fits(length_ms: int, max_step_ms: int | None, step: int, limit: int) -> bool:
+    return length_ms // step + 4 <= limit and (max_step_ms is None or step <= max_step_ms)
 
 
 def _step_for(unit: _Unit, fine: int) -> int | None:
     """The finest rung that keeps the group short; else the coarsest one promtool accepts."""
-    if unit.kind == "zero":
+    return _step(unit.kind, unit.length_ms, unit.max_step_ms, fine)
+
+
+@lru_cache(maxsize=1 << 12)
+def _step(kind: str, length_ms: int, max_step_ms: int | None, fine: int) -> int | None:
+    if kind == "zero":
         return fine  # the missing-SLI timing is what it checks
     rungs = [fine] + [rung for rung in STEP_LADDER_MS if rung > fine]
-    if unit.kind == "ratios":  # values at one instant: the fewer evaluations the better
+    if kind == "ratios":  # values at one instant: the fewer evaluations the better
         rungs.reverse()
     for rung in rungs:
-        if _fits(unit, rung, TARGET_STEPS):
+        if _fits(length_ms, max_step_ms, rung, TARGET_STEPS):
             return rung
-    allowed = [rung for rung in rungs if _fits(unit, rung, QUERY_SAMPLE_LIMIT)]
+    allowed = [rung for rung in rungs if _fits(length_ms, max_step_ms, rung, QUERY_SAMPLE_LIMIT)]
     return allowed[-1] if allowed else None
 
 
 def _subjects(service: Service, settings: Settings, warnings: list[SpecWarning]) -> list[_Subject]:
     subjects = []
+    selectors: dict[int, dict] = {}  # what each SLO's rules read, looked up once per service
+
+    def read_by(index: int) -> dict:
+        if index not in selectors:
+            selectors[index] = by_metric(sli_selectors(service.slos[index]))
+        return selectors[index]
+
     for slo in service.slos:
         try:
             plan = plan_inputs(slo, settings.evaluation_interval.millis)
         except Unsupported as exc:
             warnings.append(SpecWarning(slo.source, slo.key, f"no rule tests generated: {exc}"))
             continue
-        shared = [other.key for other in service.slos if other != slo and feeds(plan, other)]
+        shared = [
+            other.key
+            for index, other in enumerate(service.slos)
+            if other is not slo and other != slo and feeds_selectors(plan, read_by(index))
+        ]
         if shared:
             message = (
                 f"no rule tests generated: its synthetic series would also feed {', '.join(shared)}, "
@@ -656,7 +936,7 @@ def _group(kind: str, units: list[_Unit], step: int, warnings: list[SpecWarning]
         return None
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=4096)  # render and rule_test_warnings both ask: one computation for a fleet
 def service_tests(service: Service, settings: Settings) -> ServiceTests:
     """The test files of one service and the warnings for what could not be tested."""
     warnings: list[SpecWarning] = []

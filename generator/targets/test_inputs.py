@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import islice
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
@@ -71,16 +71,21 @@ def matcher_holds(value: str, op: str, pattern: str) -> bool:
 
 def regex_examples(pattern: str, limit: int = 16) -> list[str]:
     """Strings that fully match `pattern`, built from its parse tree (simplest first)."""
+    return list(_regex_examples(pattern, limit))
+
+
+@lru_cache(maxsize=4096)
+def _regex_examples(pattern: str, limit: int) -> tuple[str, ...]:
     try:
         parsed = sre_parser.parse(pattern)
     except (re.error, OverflowError, RecursionError):
-        return []
+        return ()
     digitish = any(char.isdigit() for char in pattern)
     found: list[str] = []
     for candidate in _expand(list(parsed), digitish, limit):
         if candidate not in found and _fullmatch(pattern, candidate):
             found.append(candidate)
-    return found
+    return tuple(found)
 
 
 def _expand(items: list, digitish: bool, limit: int) -> list[str]:
@@ -167,9 +172,9 @@ def solve_labels(matchers: list[Matcher]) -> dict[str, str] | None:
         candidates: list[str] = []
         positive = [m for m in own if m[1] in ("=", "=~")]
         for _, op, value in positive:
-            candidates += [value] if op == "=" else regex_examples(value)
+            candidates += [value] if op == "=" else _regex_examples(value, 16)
         examples = [value for _, op, value in own if op in ("=", "!=")] + [
-            example for _, op, value in own if op in ("=~", "!~") for example in regex_examples(value)
+            example for _, op, value in own if op in ("=~", "!~") for example in _regex_examples(value, 16)
         ]
         numeric = any(example.isdigit() for example in examples)
         candidates += list(_NUMBER_FALLBACKS + _WORD_FALLBACKS if numeric else _WORD_FALLBACKS + _NUMBER_FALLBACKS)
@@ -210,12 +215,39 @@ def _selector_of(node, what: str):
 
 
 def _only_selector(query: str, what: str) -> tuple[str, list[Matcher]]:
-    selectors = vector_selectors(query)
+    return _named(_vector_selectors(query), what)
+
+
+def _named(selectors: list[tuple[str, list[Matcher]]], what: str) -> tuple[str, list[Matcher]]:
     if len(selectors) != 1:
         raise Unsupported(f"{what}: expected exactly one series selector, found {len(selectors)}")
     if not selectors[0][0]:
         raise Unsupported(f"{what}: the selector needs a metric name")
     return selectors[0]
+
+
+@lru_cache(maxsize=1 << 13)
+def _vector_selectors(query: str) -> list[tuple[str, list[Matcher]]]:
+    """`vector_selectors`, remembered (the SLO's rules and its plan read the same queries); read-only."""
+    return vector_selectors(query)
+
+
+_MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+
+
+def _selector_tuple(node) -> tuple[str, list[Matcher]]:
+    """What `vector_selectors` returns for one VectorSelector node, from a tree already parsed.
+
+    For queries whose shape was checked to hold exactly this selector, it
+    saves parsing the query again (parsing dominates planning).
+    """
+    matchers = [
+        (m.name, _MATCH_OPS[str(m.op).rsplit(".", 1)[-1]], m.value)
+        for m in node.matchers.matchers
+        if m.name != "__name__"
+    ]
+    name = node.name or next((m.value for m in node.matchers.matchers if m.name == "__name__"), "")
+    return name, matchers
 
 
 def _parse(query: str, what: str):
@@ -235,8 +267,8 @@ def counter_rate_selector(query: str, what: str) -> tuple[str, tuple[str, list[M
     matrix = _unwrap(node.args[0])
     if type(matrix).__name__ != "MatrixSelector":
         raise Unsupported(f"{what}: expected a range selector inside {node.func.name}()")
-    _selector_of(matrix.vector_selector, what)
-    return node.func.name, _only_selector(query, what)
+    # sum(rate(<selector>[w])): the selector is the query's only one
+    return node.func.name, _named([_selector_tuple(_selector_of(matrix.vector_selector, what))], what)
 
 
 def _gauge_selector(query: str, what: str) -> tuple[tuple[str, list[Matcher]], bool]:
@@ -250,8 +282,8 @@ def _gauge_selector(query: str, what: str) -> tuple[tuple[str, list[Matcher]], b
         if type(matrix).__name__ != "MatrixSelector":
             raise Unsupported(f"{what}: expected a range selector inside avg_over_time()")
         node = matrix.vector_selector
-    _selector_of(node, what)
-    return _only_selector(query, what), averaged
+    # [agg(] [avg_over_time(] <selector> [[w])] [)]: the selector is the query's only one
+    return _named([_selector_tuple(_selector_of(node, what))], what), averaged
 
 
 # --- input plans -----------------------------------------------------------------------
@@ -267,6 +299,10 @@ class SeriesSpec:
 
     def text(self) -> str:
         """The series in promtool's notation: metric{label="value",...}."""
+        return self._text
+
+    @cached_property
+    def _text(self) -> str:
         pairs = ",".join(f'{name}="{_escape(value)}"' for name, value in self.labels)
         return f"{self.metric}{{{pairs}}}" if pairs else self.metric
 
@@ -295,6 +331,29 @@ class InputPlan:
     def has_traffic(self) -> bool:
         """Whether the input can stand still (counters) rather than disappear (gauges)."""
         return self.sampling in ("counters", "counter_ratio")
+
+    @cached_property
+    def label_dicts(self) -> tuple[tuple[SeriesSpec, dict[str, str]], ...]:
+        return tuple((series, series.label_dict()) for series in self.series)
+
+    @cached_property
+    def shape(self) -> InputPlan:
+        """The plan without metric names and labels: everything its numbers depend on.
+
+        SLOs of one shape share every input value and every evaluation, so the
+        numeric work is done once per shape (see `Synthesis.input_series` and
+        the rule tests' memos).
+        """
+        bare = tuple(SeriesSpec("", (), series.role) for series in self.series)
+        return self if bare == self.series else InputPlan(self.sampling, bare, self.raw_ms, self.interval_ms)
+
+    @cached_property
+    def shape_id(self) -> int:
+        """A small number per shape, for memo keys that hash fast."""
+        return _SHAPE_IDS.setdefault(self.shape, len(_SHAPE_IDS))
+
+
+_SHAPE_IDS: dict[InputPlan, int] = {}
 
 
 def input_interval(raw_ms: int, step_ms: int) -> int:
@@ -421,15 +480,32 @@ def _split(
 def sli_selectors(slo: SLO) -> list[tuple[str, list[Matcher]]]:
     """Every series selector the SLO's recording rules read (cached: checked against every other SLO)."""
     queries = queries_for(slo.sli, windows_of(slo)[0])
-    return [selector for query in (queries.errors, queries.total or "") for selector in vector_selectors(query)]
+    return [selector for query in (queries.errors, queries.total or "") for selector in _vector_selectors(query)]
 
 
 def feeds(plan: InputPlan, other: SLO) -> bool:
     """Whether any synthetic series of `plan` would also be read by `other`'s SLI."""
+    return feeds_selectors(plan, by_metric(sli_selectors(other)))
+
+
+def by_metric(selectors: list[tuple[str, list[Matcher]]]) -> dict[str, list[list[Matcher]]]:
+    """Selectors' matchers by metric name ("": any metric), for `feeds_selectors`."""
+    grouped: dict[str, list[list[Matcher]]] = {}
+    for name, matchers in selectors:
+        grouped.setdefault(name, []).append(matchers)
+    return grouped
+
+
+def feeds_selectors(plan: InputPlan, selectors: dict[str, list[list[Matcher]]]) -> bool:
+    """Whether any synthetic series of `plan` would be read by one of `selectors` (`by_metric`).
+
+    `selector_matches`, looking only at selectors of the series' metric or of none.
+    """
     return any(
-        selector_matches(series.metric, series.label_dict(), selector)
-        for series in plan.series
-        for selector in sli_selectors(other)
+        all(matcher_holds(labels.get(label, ""), op, value) for label, op, value in matchers)
+        for series, labels in plan.label_dicts
+        for name in ((series.metric, "") if series.metric else ("",))
+        for matchers in selectors.get(name, ())
     )
 
 
@@ -443,6 +519,11 @@ class Phase:
     start_ms: int
     error_ratio: Fraction
     traffic: int = 1
+
+    @cached_property
+    def key(self) -> tuple[int, int, int, int]:
+        """The phase as integers, for memo keys that hash fast (a Fraction's hash is slow)."""
+        return self.start_ms, self.error_ratio.numerator, self.error_ratio.denominator, self.traffic
 
 
 @dataclass(frozen=True)
@@ -458,11 +539,7 @@ class Synthesis:
         return self.plan.samples_per_window * 2**self.bits
 
     def quantize(self, ratio: Fraction) -> Fraction:
-        quantum = Fraction(1, 2**self.bits)
-        steps = min(round(ratio / quantum), 2**self.bits)
-        if ratio > 0:
-            steps = max(steps, 1)
-        return steps * quantum
+        return quantize(ratio, self.bits)
 
     def signals(self, phases: tuple[Phase, ...]) -> dict[Role, burn.Steps]:
         """Per-second rates (counters) or sample values (gauges) of each role."""
@@ -489,9 +566,11 @@ class Synthesis:
             if plan.sampling == "average":
                 return burn.record_sample_means(scaled, plan.raw_ms, plan.interval_ms, step_ms, steps, scale)
             return burn.record_instant(scaled, plan.interval_ms, step_ms, steps, scale)
-        signal = self.signals(phases)
+        starts = tuple(phase.start_ms for phase in phases)
+        total = tuple(self.base_rate * phase.traffic for phase in phases)
+        bad = tuple(_exact(phase.error_ratio * rate) for phase, rate in zip(phases, total, strict=True))
         record = burn.record_counters if plan.sampling == "counters" else burn.record_counter_ratio
-        return record(signal["bad"], signal["total"], plan.raw_ms, plan.interval_ms, step_ms, steps)
+        return record(burn.Steps(starts, bad), burn.Steps(starts, total), plan.raw_ms, plan.interval_ms, step_ms, steps)
 
     def evaluation(self, phases: tuple[Phase, ...], step_ms: int, end_ms: int) -> burn.Evaluation:
         return burn.Evaluation(self.records(phases, step_ms, end_ms // step_ms + 1), step_ms, self.plan.raw_ms)
@@ -505,30 +584,69 @@ class Synthesis:
         are merged until each line stays short (YAML folds lines over 1000
         characters).
         """
+        key = (self.plan.shape_id, self.bits, phases_key(phases), end_ms, step_ms)
+        values = _INPUT_VALUES.get(key)
+        if values is None:
+            values = Synthesis(self.plan.shape, self.bits)._input_values(phases, end_ms, step_ms)
+            if len(_INPUT_VALUES) >= MEMO_LIMIT:
+                _INPUT_VALUES.clear()
+            _INPUT_VALUES[key] = values
+        return [
+            {"series": series.text(), "values": text} for series, text in zip(self.plan.series, values, strict=True)
+        ]
+
+    def _input_values(self, phases: tuple[Phase, ...], end_ms: int, step_ms: int | None) -> tuple[str, ...]:
         runs = _sample_runs(end_ms // self.plan.interval_ms, self.plan.interval_ms, self.plan.raw_ms, step_ms)
+        signals = self.signals(phases)
         while True:
-            result = [{"series": s.text(), "values": self._values(s, phases, runs)} for s in self.plan.series]
-            if len(runs) == 1 or max(len(item["values"]) for item in result) <= MAX_VALUES_TEXT:
-                return result
+            values: list[str] = []
+            for series in self.plan.series:
+                values.append(self._values(signals[series.role], series.role, phases, runs))
+                if len(runs) > 1 and len(values[-1]) > MAX_VALUES_TEXT:
+                    break  # too long already: merge runs (the other series' lines would not be used)
+            else:
+                return tuple(values)
             runs = [(runs[i][0], runs[min(i + 1, len(runs) - 1)][1]) for i in range(0, len(runs), 2)]
 
-    def _values(self, series: SeriesSpec, phases: tuple[Phase, ...], runs: list[tuple[int, int]]) -> str:
-        steps = self.signals(phases)[series.role]
+    def _values(self, steps: burn.Steps, role: Role, phases: tuple[Phase, ...], runs: list[tuple[int, int]]) -> str:
         interval = self.plan.interval_ms
-        counter = series.role in ("bad", "good", "total")
-        segments, next_sample = [], 0
+        counter = role in ("bad", "good", "total")
+        # Integer rates (the usual case): counter values are thousandths, written without Fractions.
+        whole = counter and all(type(value) is int for value in steps.values)
+        last = len(phases) - 1
+        firsts = [-(-phase.start_ms // interval) for phase in phases]  # each phase's first and last sample
+        lasts = [phases[index + 1].start_ms // interval - 1 for index in range(last)]
+        gauges: dict[int, str] = {}  # a gauge's value text, per phase
+        slopes: dict[int, str] = {}  # a counter's increase per sample, per phase
+        segments, next_sample, current = [], 0, 0
         for first_sample, last_sample in runs:
             if first_sample > next_sample:
                 segments.append(f"_x{first_sample - next_sample}")
-            for index, phase in enumerate(phases):
-                phase_first = -(-phase.start_ms // interval)
-                phase_last = phases[index + 1].start_ms // interval - 1 if index + 1 < len(phases) else last_sample
-                lo, hi = max(first_sample, phase_first), min(last_sample, phase_last)
+            while current < last and lasts[current] < first_sample:
+                current += 1  # phases over before this run (both bounds only grow)
+            for index in range(current, last + 1):
+                if firsts[index] > last_sample:
+                    break  # this and later phases start after the run
+                lo = max(first_sample, firsts[index])
+                hi = min(last_sample, lasts[index]) if index < last else last_sample
                 if hi < lo:
                     continue
-                value = steps.integral(lo * interval) if counter else Fraction(steps.values[index])
-                slope = steps.values[index] * Fraction(interval, 1000) if counter else Fraction(0)
-                segments.append(_segment(value, slope, hi - lo))
+                if whole:
+                    value = _thousandths(steps.area(lo * interval))
+                    if hi == lo:
+                        segments.append(value)
+                        continue
+                    if index not in slopes:
+                        slope = steps.values[index] * interval
+                        slopes[index] = f"{'-' if slope < 0 else '+'}{_thousandths(abs(slope))}x"
+                    segments.append(f"{value}{slopes[index]}{hi - lo}")
+                elif counter:
+                    first = steps.integral(lo * interval)
+                    segments.append(_segment(first, steps.values[index] * Fraction(interval, 1000), hi - lo))
+                else:
+                    if index not in gauges:
+                        gauges[index] = _number(Fraction(steps.values[index]))
+                    segments.append(gauges[index] if hi == lo else f"{gauges[index]}+0x{hi - lo}")
             next_sample = last_sample + 1
         return " ".join(segments)
 
@@ -550,14 +668,39 @@ class Synthesis:
         return Fraction(self.base_rate)
 
 
+# The `values` lines of a shape's series, by (shape id, bits, phases, end, step): shared by every SLO of the shape.
+_INPUT_VALUES: dict[tuple, tuple[str, ...]] = {}
+MEMO_LIMIT = 1 << 16  # entries a memo keeps before it starts over
+
+
+def phases_key(phases: tuple[Phase, ...]) -> tuple[tuple[int, int, int, int], ...]:
+    """The phases as integers, for memo keys that hash fast (a Fraction's hash is slow)."""
+    return tuple(phase.key for phase in phases)
+
+
 def synthesize(plan: InputPlan, ratios: list[Fraction], tolerance: Fraction) -> Synthesis:
     """The coarsest resolution that keeps every non-zero ratio within `tolerance` (relative)."""
+    return Synthesis(plan, resolution(tuple(ratios), tolerance))
+
+
+@lru_cache(maxsize=1 << 14)
+def resolution(ratios: tuple[Fraction, ...], tolerance: Fraction) -> int:
+    """The bits of `synthesize`: they depend on the ratios alone."""
     wanted = [ratio for ratio in ratios if ratio > 0]
     for bits in range(4, MAX_RESOLUTION_BITS + 1):
-        synthesis = Synthesis(plan, bits)
-        if all(abs(synthesis.quantize(ratio) - ratio) <= tolerance * ratio for ratio in wanted):
-            return synthesis
-    return Synthesis(plan, MAX_RESOLUTION_BITS)
+        if all(abs(quantize(ratio, bits) - ratio) <= tolerance * ratio for ratio in wanted):
+            return bits
+    return MAX_RESOLUTION_BITS
+
+
+@lru_cache(maxsize=1 << 14)
+def quantize(ratio: Fraction, bits: int) -> Fraction:
+    """The nearest multiple of 1 / 2**bits (ties to even), at most 1, never 0 for a positive ratio."""
+    quantum = Fraction(1, 2**bits)
+    steps = min(round(ratio / quantum), 2**bits)
+    if ratio > 0:
+        steps = max(steps, 1)
+    return steps * quantum
 
 
 def _sample_runs(last: int, interval_ms: int, raw_ms: int, step_ms: int | None) -> list[tuple[int, int]]:
@@ -595,5 +738,24 @@ def _number(value: Fraction) -> str:
     """Exact decimal text of a dyadic fraction or an integer."""
     if value.denominator == 1:
         return str(value.numerator)
+    denominator = value.denominator
+    twos = (denominator & -denominator).bit_length() - 1
+    fives, rest = 0, denominator >> twos
+    while rest % 5 == 0:
+        fives, rest = fives + 1, rest // 5
+    if rest == 1:  # a terminating decimal: its digits, exactly (no trailing zeros: the fraction is reduced)
+        places = max(twos, fives)
+        digits = str(abs(value.numerator) * (10**places // denominator)).rjust(places + 1, "0")
+        if len(digits) <= 60:  # well within the context's precision, where the division is exact too
+            return f"{'-' if value.numerator < 0 else ''}{digits[:-places]}.{digits[-places:]}"
     text = format(_DECIMALS.divide(Decimal(value.numerator), Decimal(value.denominator)), "f")
     return text.rstrip("0").rstrip(".")
+
+
+def _thousandths(value: int) -> str:
+    """`_number(Fraction(value, 1000))`, without the Fraction."""
+    if abs(value) >= 10**50:
+        return _number(Fraction(value, 1000))
+    whole, rest = divmod(abs(value), 1000)
+    text = f"{whole}.{rest:03d}".rstrip("0") if rest else str(whole)
+    return "-" + text if value < 0 else text
