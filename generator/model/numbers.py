@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from functools import lru_cache
 
 _CONTEXT = Context(prec=40)
 SIGNIFICANT_DIGITS = 12
@@ -17,6 +18,7 @@ def to_decimal(value: object) -> Decimal:
     return Decimal(str(value))
 
 
+@lru_cache(maxsize=4096)  # renders ask for the same few factors and budgets thousands of times
 def format_number(value: Decimal | int | float) -> str:
     """Plain decimal text, at most 12 significant digits, no exponent, no trailing zeros."""
     number = to_decimal(value)

@@ -5,6 +5,8 @@ promtool stays the authority; this catches typos before any tool runs.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import promql_parser
 
 from generator.spec.schema import WINDOW_PLACEHOLDER
@@ -14,6 +16,7 @@ def substitute_window(query: str, window: str) -> str:
     return WINDOW_PLACEHOLDER.sub(window, query)
 
 
+@lru_cache(maxsize=1 << 14)
 def parse_error(query: str) -> str | None:
     """None when `query` parses, else the parser's message."""
     try:
@@ -25,12 +28,17 @@ def parse_error(query: str) -> str | None:
 
 def vector_selectors(query: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """(metric name, [(label, op, value)]) for each vector selector; op is = != =~ !~."""
+    return [(name, list(matchers)) for name, matchers in _vector_selectors(query)]
+
+
+@lru_cache(maxsize=1 << 14)  # validation, rules, rule tests and runbooks all ask about the same queries
+def _vector_selectors(query: str) -> tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]:
     ops = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
-    found: list[tuple[str, list[tuple[str, str, str]]]] = []
+    found: list[tuple[str, tuple[tuple[str, str, str], ...]]] = []
     try:
         root = promql_parser.parse(query)
     except (ValueError, TypeError):
-        return found
+        return ()
     stack = [root]
     while stack:
         node = stack.pop()
@@ -41,14 +49,14 @@ def vector_selectors(query: str) -> list[tuple[str, list[tuple[str, str, str]]]]
                 if m.name != "__name__"
             ]
             name = node.name or next((m.value for m in node.matchers.matchers if m.name == "__name__"), "")
-            found.append((name, matchers))
+            found.append((name, tuple(matchers)))
             continue
         for attribute in ("expr", "lhs", "rhs", "vector_selector", "param"):
             child = getattr(node, attribute, None)
             if child is not None and not isinstance(child, str | int | float):
                 stack.append(child)
         stack.extend(getattr(node, "args", None) or ())
-    return list(reversed(found))
+    return tuple(reversed(found))
 
 
 def metric_names(query: str) -> set[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 import promql_parser
 
@@ -38,6 +39,7 @@ def le_matcher(threshold: Duration) -> str:
     return f'le=~"{value}(\\\\.0)?"'
 
 
+@lru_cache(maxsize=1 << 14)
 def summed(query: str) -> str:
     """`sum(query)` unless the query already is a plain `sum(...)` (one series, no labels)."""
     try:
