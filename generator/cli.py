@@ -18,9 +18,8 @@ from generator.ai.defaults import API_KEY_ENV, DEFAULT_MODEL, MODEL_ENV
 from generator.ai.drafts import load_drafts, review_issues
 from generator.model.slo import Model
 from generator.output import compare, read_tree, write_tree
-from generator.pipeline import load_model
+from generator.pipeline import load_model, render_tree
 from generator.spec import SpecErrors
-from generator.targets import render_all
 from generator.tools.discovery import ToolNotFound
 from generator.tools.validate import validate_tree
 
@@ -164,8 +163,8 @@ def render(
     """
     model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
     _review_drafts(specs, model, require_reviewed, "nothing was written.")
+    tree = render_tree(model)
     _report_warnings(_warnings(model), strict, "nothing was written.")
-    tree = render_all(model)
     drift = compare(tree, read_tree(out))
     try:
         write_tree(tree, out)
@@ -199,7 +198,7 @@ def check(
     """
     model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
     _review_drafts(specs, model, require_reviewed, "review them, then set `reviewed: true`.")
-    drift = compare(render_all(model), read_tree(out))
+    drift = compare(render_tree(model), read_tree(out))
     if drift.clean:
         out_console.print(f"{out}/ is up to date with {specs}/")
         return

@@ -114,3 +114,11 @@ def test_unwritable_output_is_a_clear_error(runner, repo_root, tmp_path):
     assert result.exit_code == 2
     assert "cannot write" in result.output
     assert isinstance(result.exception, SystemExit)  # a clean exit, not a traceback
+
+
+def test_two_process_render_gives_the_same_tree(monkeypatch, example_model):
+    from generator import pipeline
+    from generator.targets import render_all
+
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_SLOS", 1)
+    assert pipeline.render_tree(example_model) == render_all(example_model)

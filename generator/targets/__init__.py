@@ -24,8 +24,12 @@ RENDERERS: tuple[Renderer, ...] = (
 
 
 def render_all(model: Model) -> dict[str, str]:
+    return render_with(model, RENDERERS)
+
+
+def render_with(model: Model, renderers: tuple[Renderer, ...]) -> dict[str, str]:
     tree: dict[str, str] = {}
-    for renderer in RENDERERS:
+    for renderer in renderers:
         for path, text in renderer(model).items():
             if path in tree:
                 raise ValueError(f"two renderers produce {path}")
