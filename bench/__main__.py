@@ -47,10 +47,13 @@ def main(slos, pods, days, cycles, warmup, render_sizes, rule_test_slos, skip_ev
     """Benchmarks: render throughput, promtool rule-test time, and rule evaluation cost vs naive rules."""
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     header = [
-        f"Run {started} on {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{_version('prometheus')}, {_version('promtool')}.",
-        f"Command: `python -m bench {' '.join(sys.argv[1:])}`".rstrip() + ".",
+        f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{_version('prometheus')}, {_version('promtool')}. Each section says when and how it was measured; "
+        "a run that skips a section keeps the previous one."
     ]
+    load = "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    command = " ".join(["python -m bench", *sys.argv[1:]])
+    stamp = f"Measured {started} ({load} at the start) with `{command}`"
     render = tests = None
     result = None
     rule_tests: object = False
@@ -64,7 +67,8 @@ def main(slos, pods, days, cycles, warmup, render_sizes, rule_test_slos, skip_ev
     if not skip_eval:
         config = evaluation.EvalConfig(slos=slos, pods=pods, days=days, cycles=cycles, warmup_cycles=warmup)
         result = evaluation.run(config, WORK / "prometheus", _log)
-    text = report.markdown(header, render, rule_tests, result)  # type: ignore[arg-type]
+    previous = out.read_text(encoding="utf-8") if out.exists() else ""
+    text = report.markdown(header, render, rule_tests, result, stamp.rstrip() + ".", previous)  # type: ignore[arg-type]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     click.echo(text)

@@ -24,7 +24,7 @@ def mib(value: float) -> str:
 
 def render_section(timings: list[RenderTiming]) -> list[str]:
     lines = [
-        "## Render throughput",
+        TITLES[0],
         "",
         "Specs written to disk (mixed SLI kinds: events, latency, raw, bool_gauge; 10 SLOs per service file), then",
         "load + validate + build + render_all in-process (best of the repetitions), and `sloforge render` once.",
@@ -53,7 +53,7 @@ def render_section(timings: list[RenderTiming]) -> list[str]:
 
 
 def rule_test_section(timing: RuleTestTiming | None) -> list[str]:
-    lines = ["## promtool test rules", ""]
+    lines = [TITLES[1], ""]
     if timing is None:
         return lines + ["Not measured: this render produced no rule tests (prometheus/tests/).", ""]
     return lines + [
@@ -88,7 +88,7 @@ def eval_section(result: EvalResult) -> list[str]:
     ratio = naive.median_cycle / ours.median_cycle if ours.median_cycle else float("inf")
     sample_ratio = naive.samples_per_cycle / ours.samples_per_cycle if ours.samples_per_cycle else float("inf")
     lines = [
-        "## Rule evaluation on a real Prometheus",
+        TITLES[2],
         "",
         f"{cfg.slos} SLOs x {synth.series_per_slo} raw series ({synth.pods} pods x 5 status codes), one sample per "
         f"{synth.step}s, {cfg.days} days of history plus a live feed; {prep.raw_samples:,} raw samples backfilled "
@@ -184,17 +184,44 @@ def _notes(result: EvalResult) -> list[str]:
     return ["- " + note for note in notes]
 
 
+TITLES = ("## Render throughput", "## promtool test rules", "## Rule evaluation on a real Prometheus")
+
+
+def sections_of(text: str) -> dict[str, str]:
+    """`## ` sections of an earlier report, so a partial run keeps what it did not measure."""
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = line
+            found[current] = []
+        if current:
+            found[current].append(line)
+    return {title: "\n".join(lines).rstrip() for title, lines in found.items()}
+
+
 def markdown(
     header: list[str],
     render: list[RenderTiming] | None,
     rule_tests: RuleTestTiming | None | bool,
     evaluation: EvalResult | None,
+    stamp: str = "",
+    previous: str = "",
 ) -> str:
-    lines = ["# sloforge benchmarks", "", *header, ""]
+    """The report; sections this run skipped are kept from `previous` (the last latest.md)."""
+    fresh: dict[str, list[str]] = {}
     if render is not None:
-        lines += render_section(render)
+        fresh[TITLES[0]] = render_section(render)
     if rule_tests is not False:
-        lines += rule_test_section(rule_tests if isinstance(rule_tests, RuleTestTiming) else None)
+        fresh[TITLES[1]] = rule_test_section(rule_tests if isinstance(rule_tests, RuleTestTiming) else None)
     if evaluation is not None:
-        lines += eval_section(evaluation)
+        fresh[TITLES[2]] = eval_section(evaluation)
+    old = sections_of(previous)
+    lines = ["# sloforge benchmarks", "", *header, ""]
+    for title in TITLES:
+        if title in fresh:
+            section = fresh[title]
+            lines += [section[0], "", f"_{stamp}_" if stamp else "", *section[1:]]
+        elif title in old:
+            lines += [old[title], ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.evaluation import TOLERANCE, Check, EvalConfig, EvalResult, Prep, RunResult
 from bench.render_speed import RenderTiming
-from bench.report import COST_TARGET, eval_section, render_section
+from bench.report import COST_TARGET, TITLES, eval_section, markdown, render_section, sections_of
 from bench.synth import SynthConfig
 
 
@@ -55,3 +55,13 @@ def test_render_verdict_and_linearity():
     text = "\n".join(render_section(timings))
     assert "**NOT met**" in text
     assert f"{(12.0 / 5000) / (0.2 / 100):.2f}x the time per SLO" in text
+
+
+def test_a_partial_run_keeps_the_sections_it_skipped():
+    old = markdown(["machine"], None, False, result(0.1, 2.0), stamp="first run")
+    timings = [RenderTiming(100, 120, [0.2], {"load": 0, "validate": 0, "build": 0, "render": 0.2}, 0.5)]
+    new = markdown(["machine"], timings, False, None, stamp="second run", previous=old)
+    assert sections_of(new)[TITLES[2]] == sections_of(old)[TITLES[2]]
+    assert "_first run_" in sections_of(new)[TITLES[2]]
+    assert "_second run_" in sections_of(new)[TITLES[0]]
+    assert TITLES[1] not in sections_of(new)
