@@ -9,9 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import socket
-import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -19,18 +16,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from generator.tools.servers import Process, find_binary, free_port, start, stop, wait_ready
 
 
 @dataclass
 class Prometheus:
-    process: subprocess.Popen
-    url: str
-    log: Path
+    process: Process
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    @property
+    def log(self) -> Path:
+        return self.process.log
 
     def get(self, path: str, params: dict[str, str] | None = None, timeout: float = 600) -> bytes:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
@@ -66,21 +65,14 @@ class Prometheus:
         return totals
 
     def peak_rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.process.popen.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
         return 0
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.process.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def prometheus_binary() -> str:
-    found = shutil.which("prometheus")
-    if not found:
-        raise RuntimeError("prometheus is not installed: apt-get install prometheus (or `make tools`)")
-    return found
 
 
 @contextlib.contextmanager
@@ -88,7 +80,7 @@ def running(data: Path, config: Path, log: Path, retention: str = "120d") -> Ite
     """A Prometheus over `data` with `config`, listening on a free 127.0.0.1 port."""
     port = free_port()
     argv = [
-        prometheus_binary(),
+        find_binary("prometheus"),
         f"--config.file={config}",
         f"--storage.tsdb.path={data}",
         f"--storage.tsdb.retention.time={retention}",
@@ -99,31 +91,12 @@ def running(data: Path, config: Path, log: Path, retention: str = "120d") -> Ite
         "--log.level=warn",
     ]
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as sink:
-        process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    server = Prometheus(process, f"http://127.0.0.1:{port}", log)
+    process = start("prometheus", argv, log, f"http://127.0.0.1:{port}")
     try:
-        _wait_ready(server)
-        yield server
+        wait_ready(process, timeout=600)  # a 30-day TSDB takes minutes to open
+        yield Prometheus(process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(server: Prometheus, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"prometheus exited with {server.process.returncode}; see {server.log}")
-        with contextlib.suppress(OSError):
-            if server.get("/-/ready", timeout=5):
-                return
-        time.sleep(0.5)
-    raise RuntimeError(f"prometheus not ready after {timeout:g}s; see {server.log}")
+        stop(process, grace=120)  # shutting down writes the head block
 
 
 def settle(server: Prometheus, quiet_for: float = 70, min_uptime: float = 90, poll: float = 10) -> float:
@@ -148,7 +121,7 @@ def settle(server: Prometheus, quiet_for: float = 70, min_uptime: float = 90, po
 
 
 def _flag(server: Prometheus, prefix: str) -> str:
-    args = server.process.args
+    args = server.process.popen.args
     assert isinstance(args, list)
     return next(str(arg)[len(prefix) :] for arg in args if str(arg).startswith(prefix))
 

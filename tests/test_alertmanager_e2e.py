@@ -8,9 +8,6 @@ hours are dropped so the control ticket is not muted at night.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import threading
 import time
 import urllib.request
@@ -24,15 +21,9 @@ import yaml
 from generator.targets import labels as L
 from generator.targets.alertmanager.names import CONFIG_PATH, ROUTING_TESTS_PATH, TEMPLATES_DIR
 from generator.tools.amtool_checks import expand_annotation
+from generator.tools.servers import ServerError, find_binary, free_port, start, stop, wait_ready
 
-BINARY = "prometheus-alertmanager"
 DEADLINE = 30.0  # seconds; group_wait is 1s in the test config
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Webhook:
@@ -80,59 +71,30 @@ def webhook_config(rendered_dir: Path, webhook_url: str) -> dict:
 
 @pytest.fixture
 def alertmanager(rendered_dir, tmp_path) -> Iterator[tuple[str, Webhook]]:
-    binary = shutil.which(BINARY)
-    if not binary:
-        pytest.fail(f"{BINARY} is not installed; `make test` installs it (apt-get install prometheus-alertmanager)")
+    try:
+        binary = find_binary("alertmanager")
+    except ServerError as exc:
+        pytest.fail(f"{exc}; `make test` installs it")
     webhook = Webhook()
     config = tmp_path / "alertmanager.yml"
     config.write_text(yaml.safe_dump(webhook_config(rendered_dir, webhook.url), sort_keys=False))
-    url = f"http://127.0.0.1:{free_port()}"
-    log = (tmp_path / "alertmanager.log").open("w")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address={url.removeprefix('http://')}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    address = f"127.0.0.1:{free_port()}"
+    argv = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.path={tmp_path / 'data'}",
+        f"--web.listen-address={address}",
+        "--cluster.listen-address=",
+        "--log.level=warn",
+    ]
+    process = start("alertmanager", argv, tmp_path / "alertmanager.log", f"http://{address}")
     try:
-        wait_for(lambda: _ready(url), f"Alertmanager at {url} ready", process, tmp_path)
-        yield url, webhook
+        wait_ready(process, timeout=DEADLINE)
+        yield process.url, webhook
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop(process)
         webhook.server.shutdown()
         webhook.server.server_close()
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def wait_for(condition, what: str, process: subprocess.Popen, tmp_path: Path) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    log = (tmp_path / "alertmanager.log").read_text()
-    pytest.fail(f"timed out waiting for {what}; alertmanager log:\n{log}")
 
 
 def rendered_alert(rendered_dir: Path, service: str, slo: str, alertname: str) -> tuple[dict, list[str]]:

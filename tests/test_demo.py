@@ -15,8 +15,7 @@ import yaml
 
 from generator.demo.configs import demo_alertmanager_config, prometheus_config
 from generator.demo.exporter import FAULTS, Exporter, Workload
-from generator.demo.processes import DemoError
-from generator.demo.runner import DEMO_SPECS, PrometheusAPI, run_demo, watched
+from generator.demo.runner import DEMO_SPECS, DemoError, PrometheusAPI, run_demo, watched
 from generator.output import write_tree
 from generator.pipeline import load_model
 from generator.targets import labels as L

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from generator.demo.processes import DemoError
 from generator.demo.runner import DEMO_FAULTS, run_demo
+from generator.tools.servers import ServerError
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -24,7 +24,7 @@ def main(fault: str, timeout: float, baseline: float) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         result = run_demo(lambda line: click.echo(line), fault=fault, timeout=timeout, baseline=baseline)
-    except DemoError as exc:
+    except ServerError as exc:  # DemoError included
         click.echo(f"demo failed: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -1,4 +1,8 @@
-"""Start, probe and stop the real Prometheus and Alertmanager binaries for the demo."""
+"""Start, probe and stop real Prometheus and Alertmanager binaries on 127.0.0.1.
+
+Shared by the demo, the benchmarks and the end-to-end tests, so every local
+server is started in its own session and stopped the same way.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ BINARIES = {
 INSTALL_HINT = "install it with `sudo apt-get install prometheus prometheus-alertmanager` or set {env}"
 
 
-class DemoError(RuntimeError):
-    """A demo step failed; the message says which and what to look at."""
+class ServerError(RuntimeError):
+    """A server could not be found, started or reached; the message says what to look at."""
 
 
 def find_binary(name: str) -> str:
@@ -32,13 +36,13 @@ def find_binary(name: str) -> str:
     if override:
         found = shutil.which(override)
         if not found:
-            raise DemoError(f"{env}={override} is not an executable")
+            raise ServerError(f"{env}={override} is not an executable")
         return found
     for candidate in candidates:
         found = shutil.which(candidate)
         if found:
             return found
-    raise DemoError(f"{name} not found; " + INSTALL_HINT.format(env=env))
+    raise ServerError(f"{name} not found; " + INSTALL_HINT.format(env=env))
 
 
 def free_port() -> int:
@@ -83,7 +87,7 @@ def wait_ready(process: Process, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
-            raise DemoError(f"{process.name} exited with {process.popen.returncode}:\n{process.log_tail()}")
+            raise ServerError(f"{process.name} exited with {process.popen.returncode}:\n{process.log_tail()}")
         try:
             with urllib.request.urlopen(process.url + "/-/ready", timeout=2) as response:
                 if response.status == 200:
@@ -91,7 +95,7 @@ def wait_ready(process: Process, timeout: float = 30) -> None:
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.2)
-    raise DemoError(f"{process.name} not ready after {timeout:g}s:\n{process.log_tail()}")
+    raise ServerError(f"{process.name} not ready after {timeout:g}s:\n{process.log_tail()}")
 
 
 def stop(process: Process, grace: float = 5) -> None:
