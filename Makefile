@@ -11,10 +11,17 @@ APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 .PHONY: render test check validate lint pytest tools bench demo up down clean help
 
 help:
-	@echo "make render   render $(SPECS)/ into $(OUT)/"
-	@echo "make test     set everything up, then lint, validate with promtool/amtool, drift check and pytest"
-	@echo "make bench    benchmarks (not part of make test)"
-	@echo "make demo     local end-to-end demo without docker"
+	@echo "make render    render $(SPECS)/ into $(OUT)/ (creates .venv on first use)"
+	@echo "make test      set everything up, then lint, drift check, validate with promtool/amtool, and pytest"
+	@echo "make check     fail when $(OUT)/ differs from a fresh render of $(SPECS)/"
+	@echo "make validate  promtool and amtool over $(OUT)/"
+	@echo "make lint      ruff (lint and format check)"
+	@echo "make pytest    the test suite only"
+	@echo "make tools     install promtool/amtool (apt-get as root), or say how"
+	@echo "make bench     benchmarks (not part of make test; see bench/README.md)"
+	@echo "make demo      local end-to-end demo without docker"
+	@echo "make up/down   docker-compose stack: Prometheus, Alertmanager, Grafana, demo workload"
+	@echo "make clean     remove the venv and caches"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -283,7 +283,13 @@ def draft(
     People review the drafts (`reviewed: true`); `render` uses them offline.
     Key from ANTHROPIC_API_KEY; ANTHROPIC_BASE_URL selects another endpoint.
     """
-    from generator.ai import run as drafting  # imported here: render and check never load the SDK
+    try:
+        from generator.ai import run as drafting  # imported here: render and check never load the SDK
+    except ModuleNotFoundError as exc:
+        if exc.name != "anthropic":
+            raise
+        err.print("error: `sloforge draft` needs the anthropic client: pip install 'sloforge[draft]'", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
 
     model = _model_or_exit(specs, policy, None, None)
     try:

@@ -1,4 +1,4 @@
-"""Specs directory -> Model -> rendered tree: the stages of DESIGN.md in order."""
+"""Specs directory -> Model -> rendered tree: the stages of docs/design.md in order."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -122,3 +124,18 @@ def test_two_process_render_gives_the_same_tree(monkeypatch, example_model):
 
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_SLOS", 1)
     assert pipeline.render_tree(example_model) == render_all(example_model)
+
+
+def test_draft_without_the_anthropic_extra_says_what_to_install(monkeypatch, runner: CliRunner, tmp_path: Path) -> None:
+
+    for name in [
+        m
+        for m in sys.modules
+        if m == "anthropic" or m.startswith(("anthropic.", "generator.ai.run", "generator.ai.client"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "anthropic", None)  # as if `pip install sloforge` without [draft]
+    result = runner.invoke(main, ["draft", "--specs", str(tmp_path), "--dry-run"])
+    assert result.exit_code == 2
+    assert "pip install 'sloforge[draft]'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

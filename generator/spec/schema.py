@@ -1,4 +1,4 @@
-"""Pydantic models of the `sloforge/v1` spec documents (DESIGN.md, spec contract).
+"""Pydantic models of the `sloforge/v1` spec documents (docs/design.md, contracts).
 
 Shape and field-level rules live here; checks that need more than one field
 or more than one document live in `spec.validate`.

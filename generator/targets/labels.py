@@ -16,7 +16,7 @@ ALERTNAME = "alertname"
 MISSING_SLI_ALERT = "SLOSLIMissing"
 MISSING_SLI_TIER = "missing-sli"
 
-# Recorded series (output contract in DESIGN.md).
+# Recorded series (contracts in docs/design.md).
 ERROR_RATIO = "slo:sli_error:ratio_rate"  # + window, e.g. slo:sli_error:ratio_rate5m
 ERRORS_RATE = "slo:sli_errors:rate"  # + shortest window: bad events per second
 TOTAL_RATE = "slo:sli_total:rate"  # + shortest window: all events per second
