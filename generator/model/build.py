@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
 from generator.model.durations import parse_duration
 from generator.model.numbers import to_decimal
 from generator.model.policy import resolve_tier
@@ -21,20 +22,22 @@ from generator.model.slo import (
     Team,
 )
 from generator.spec.load import SpecSet
-from generator.spec.schema import RECEIVER_TYPES, PolicyDoc, ServiceDoc, SLOSpec, TeamsDoc, TeamSpec
+from generator.spec.schema import RECEIVER_TYPES, BudgetStageSpec, PolicyDoc, ServiceDoc, SLOSpec, TeamsDoc, TeamSpec
 from generator.spec.validate import global_tiers, slo_tiers
 
 
 def build_model(specs: SpecSet, settings_override: dict[str, str] | None = None) -> Model:
     """Assumes `spec.validate` passed; ordering is by name so output is stable."""
     base_tiers = global_tiers(specs)
+    budget = _budget_policy(specs)
     services = []
     for doc in specs.of_kind(ServiceDoc):
         spec: ServiceDoc = doc.model  # type: ignore[assignment]
         source = _source(doc.source.file, specs.root)
         labels = tuple(sorted(spec.labels.items()))
         slos = tuple(
-            _build_slo(spec, slo, base_tiers, labels, source) for slo in sorted(spec.slos, key=lambda s: s.name)
+            _build_slo(spec, slo, base_tiers, labels, source, budget.get(spec.service, budget[""]))
+            for slo in sorted(spec.slos, key=lambda s: s.name)
         )
         services.append(Service(spec.service, spec.team, spec.description, labels, slos, source))
     teams = []
@@ -57,7 +60,9 @@ def _source(file: str, root: Path) -> str:
         return path.name
 
 
-def _build_slo(service: ServiceDoc, slo: SLOSpec, base_tiers, labels, source: str) -> SLO:
+def _build_slo(
+    service: ServiceDoc, slo: SLOSpec, base_tiers, labels, source: str, stages: tuple[BudgetStage, ...]
+) -> SLO:
     window = parse_duration(slo.window)
     objective = to_decimal(slo.objective)
     budget = 1 - objective / 100
@@ -74,6 +79,31 @@ def _build_slo(service: ServiceDoc, slo: SLOSpec, base_tiers, labels, source: st
         labels=labels,
         expected_rate=slo.expected_rate,
         source=source,
+        budget_stages=stages,
+    )
+
+
+def _budget_policy(specs: SpecSet) -> dict[str, tuple[BudgetStage, ...]]:
+    """Stages per service name; "" holds the stages of every other service."""
+    result: dict[str, tuple[BudgetStage, ...]] = {"": DEFAULT_STAGES}
+    for doc in specs.of_kind(PolicyDoc)[:1]:
+        policy = doc.model.budget_policy  # type: ignore[attr-defined]
+        if policy.stages is not None:
+            result[""] = _stages(policy.stages)
+        result.update({service: _stages(stages) for service, stages in policy.services.items()})
+    return result
+
+
+def _stages(specs: list[BudgetStageSpec]) -> tuple[BudgetStage, ...]:
+    return tuple(
+        BudgetStage(
+            name=stage.name,
+            min_remaining=None if stage.min_remaining is None else to_decimal(stage.min_remaining) / 100,
+            action=stage.action,
+            review=parse_duration(stage.review),
+            freeze=stage.freeze,
+        )
+        for stage in specs
     )
 
 

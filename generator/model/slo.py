@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
 from generator.model.drafted import DraftedProse
 from generator.model.durations import Duration, parse_duration
 
@@ -89,6 +90,7 @@ class SLO:
     expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
     source: str = ""  # spec file, relative to the specs directory
     drafted: DraftedProse | None = None  # reviewed-or-not AI prose from slo_specs/drafts/
+    budget_stages: tuple[BudgetStage, ...] = DEFAULT_STAGES  # error-budget policy of the SLO's service
 
     @property
     def objective_ratio(self) -> Decimal:

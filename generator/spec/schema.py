@@ -307,13 +307,36 @@ class PolicySettings(Strict):
         return None if value is None else _duration(value)
 
 
+class BudgetStageSpec(Strict):
+    """One stage of the error-budget policy (docs/budget-policy.md)."""
+
+    name: Name
+    min_remaining: Decimal | None = None  # percent of the budget; the stage holds strictly above it
+    action: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    review: str
+    freeze: bool = False
+
+    @field_validator("review")
+    @classmethod
+    def _review(cls, value: str) -> str:
+        return _duration(value)
+
+
+class BudgetPolicySpec(Strict):
+    """Stages for every SLO, and whole stage lists per service that replace them."""
+
+    stages: list[BudgetStageSpec] | None = None
+    services: dict[Name, list[BudgetStageSpec]] = {}
+
+
 class PolicyDoc(Strict):
-    """Global overrides: tiers (changed, added, disabled) and render settings."""
+    """Global overrides: tiers (changed, added, disabled), render settings, error-budget policy."""
 
     api_version: Literal["sloforge/v1"] = Field(alias="apiVersion")
     kind: Literal["Policy"]
     tiers: dict[Name, TierSpec | None] = {}
     settings: PolicySettings = PolicySettings()
+    budget_policy: BudgetPolicySpec = BudgetPolicySpec()
 
 
 DOCUMENT_KINDS: dict[tuple[str, str], type[Strict]] = {

@@ -14,6 +14,7 @@ from generator.model.policy import (
     TierPolicy,
     apply_overrides,
 )
+from generator.spec.budget_checks import budget_policy_errors
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
 from generator.spec.promql import parse_error, substitute_window
@@ -98,6 +99,7 @@ def validate(specs: SpecSet) -> None:
             names.setdefault(slo.name, index)
             errors += _check_slo(src, path, slo, base)
     errors += _check_failed_services(specs, base)
+    errors += budget_policy_errors(specs)
     if errors:
         raise SpecErrors(errors)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from generator.model.slo import Model
 from generator.targets.alertmanager import render_alertmanager
+from generator.targets.budget_tests import render_budget_tests
 from generator.targets.dashboards import render_dashboards
 from generator.targets.rule_tests import render_rule_tests
 from generator.targets.rules import render_rules
@@ -17,6 +18,7 @@ Renderer = Callable[[Model], dict[str, str]]
 RENDERERS: tuple[Renderer, ...] = (
     render_rules,
     render_rule_tests,
+    render_budget_tests,
     render_alertmanager,
     render_runbooks,
     render_dashboards,

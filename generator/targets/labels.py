@@ -37,3 +37,10 @@ def selector(service: str, slo: str, **extra: str) -> str:
 
 
 NOTIFY = "slo_notify"  # page | ticket: which of the team's receivers gets the alert
+
+# Error-budget policy (docs/budget-policy.md).
+BUDGET_STAGE_INDEX = "slo:error_budget_stage:index"  # 0 = the first (healthiest) stage
+BUDGET_STAGE_INFO = "slo:error_budget_stage:info"  # one series per stage: its name, index, action, freeze
+BUDGET_STAGE = "slo_budget_stage"  # label: stage name
+BUDGET_FREEZE_ALERT = "SLOErrorBudgetFreeze"
+BUDGET_FREEZE_TIER = "budget-freeze"

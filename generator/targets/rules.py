@@ -12,6 +12,7 @@ from generator.model.durations import Duration
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.targets import labels as L
+from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rules
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose
 from generator.targets.sli_queries import queries_for
@@ -64,8 +65,15 @@ def slo_rule_group(slo: SLO, settings: Settings) -> dict:
         "interval": settings.evaluation_interval.text,
         "rules": recording_rules(slo, windows)
         + metadata_rules(slo)
+        + budget_stage_rules(slo, identity(slo, slo.window))
         + [alert_rule(slo, tier, settings) for tier in slo.tiers]
-        + [missing_sli_rule(slo, base, settings)],
+        + [missing_sli_rule(slo, base, settings)]
+        + freeze_alert_rules(
+            slo,
+            alert_labels(slo, L.BUDGET_FREEZE_TIER, "warning", "ticket"),
+            runbook_url(settings, slo),
+            dashboard_url(settings, slo),
+        ),
     }
 
 

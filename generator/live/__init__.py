@@ -1,0 +1,1 @@
+"""Commands that read a running Prometheus (the HTTP API), never the specs."""
