@@ -325,10 +325,29 @@ def test_overview_lists_every_slo_worst_first_filterable_by_team_and_service(ren
     for series in (L.OBJECTIVE, L.BUDGET_REMAINING, "ALERTS", L.ERROR_RATIO):
         assert any(series in expr for expr in exprs), series
     steps = {t["id"]: t["options"] for t in table["transformations"]}
-    assert steps["sortBy"]["sort"] == [{"field": "Value #C", "desc": False}]  # budget remaining, worst first
+    # worst budget-policy stage first, then the least budget remaining
+    assert steps["sortBy"]["sort"] == [{"field": "Value #E", "desc": True}, {"field": "Value #C", "desc": False}]
+    assert any(L.BUDGET_STAGE_INDEX in expr for expr in exprs)
     assert "Budget remaining" in steps["organize"]["renameByName"].values()
     for panel in overview["panels"]:
         for target in panel.get("targets", []):
             assert "$service" in target["expr"] or "$team" in target["expr"], target["expr"]
     links = json.dumps(table["fieldConfig"]["defaults"]["links"])
     assert "var-slo=${__data.fields.slo_name}" in links and "${__data.fields.dashboard_uid}" in links
+
+
+def test_budget_panels_draw_the_policy_stages_as_bands(rendered_dir):
+    from generator.model.budget_policy import DEFAULT_STAGES
+
+    service = dashboards(rendered_dir)["checkout.json"]
+    history = [p for p in service["panels"] if p.get("type") == "timeseries" and p["title"] == "Error budget remaining"]
+    assert history
+    for panel in history:
+        defaults = panel["fieldConfig"]["defaults"]
+        assert defaults["custom"]["thresholdsStyle"]["mode"] == "dashed+area"
+        bounds = [step["value"] for step in defaults["thresholds"]["steps"]]
+        assert bounds == [None] + sorted(float(s.min_remaining) for s in DEFAULT_STAGES if s.min_remaining is not None)
+    stage = [p for p in service["panels"] if p.get("title") == "Budget policy stage"]
+    assert stage and L.BUDGET_STAGE_INDEX in stage[0]["targets"][0]["expr"]
+    names = {m["options"][k]["text"] for m in stage[0]["fieldConfig"]["defaults"]["mappings"] for k in m["options"]}
+    assert names == {s.name + (" (freeze)" if s.freeze else "") for s in DEFAULT_STAGES}

@@ -58,7 +58,8 @@ def test_alert_contract(example_model, rendered_dir):
     for slo in example_model.slos:
         group = next(g for g in rule_groups(rendered_dir, slo.service) if g["name"].endswith(f"-{slo.name}"))
         alerts = [r for r in group["rules"] if "alert" in r]
-        assert [a["alert"] for a in alerts] == [t.alert_name for t in slo.tiers] + [L.MISSING_SLI_ALERT]
+        freezes = [L.BUDGET_FREEZE_ALERT] * sum(stage.freeze for stage in slo.budget_stages)
+        assert [a["alert"] for a in alerts] == [t.alert_name for t in slo.tiers] + [L.MISSING_SLI_ALERT] + freezes
         for alert, tier in zip(alerts, slo.tiers, strict=False):
             assert alert["labels"][L.SEVERITY] == tier.severity
             assert alert["labels"][L.TIER] == tier.name
@@ -69,7 +70,7 @@ def test_alert_contract(example_model, rendered_dir):
             assert L.error_ratio_series(tier.long_window.text) in alert["expr"]
         for alert in alerts:
             assert {"summary", "description", "runbook_url", "dashboard_url"} <= set(alert["annotations"])
-        for alert in alerts[:-1]:
+        for alert in alerts[: len(slo.tiers)]:
             assert alert["annotations"]["burn_rate"] == "{{ $value | humanize }}"
 
 

@@ -38,8 +38,10 @@ def slo_by_key(model: Model, key: str):
 
 def test_every_alert_runbook_url_resolves_to_a_rendered_runbook(rendered_dir: Path, example_model: Model) -> None:
     alerts = alerts_of(rendered_dir)
-    # every SLO has its tiers plus the missing-SLI alert
-    assert len(alerts) == sum(len(slo.tiers) + 1 for slo in example_model.slos)
+    # every SLO has its tiers, the missing-SLI alert and a budget-freeze alert per freezing stage
+    assert len(alerts) == sum(
+        len(slo.tiers) + 1 + sum(stage.freeze for stage in slo.budget_stages) for slo in example_model.slos
+    )
     for alert in alerts:
         url = alert["annotations"]["runbook_url"]
         target = rendered_dir / url

@@ -82,7 +82,36 @@ def render_runbook(slo: SLO, model: Model) -> str:
         draft_file=draft_file(slo),
         missing_alert=L.MISSING_SLI_ALERT,
         missing_for=model.settings.missing_sli_for.text,
+        stages=_stage_rows(slo),
+        stage_query=f"{L.BUDGET_STAGE_INDEX}{L.selector(slo.service, slo.name)}",
+        freeze_stages=[stage.name for stage in slo.budget_stages if stage.freeze],
+        freeze_alert=L.BUDGET_FREEZE_ALERT,
     )
+
+
+@dataclass(frozen=True)
+class _StageRow:
+    name: str
+    range: str
+    action: str
+    review: str
+    freeze: bool
+
+
+def _stage_rows(slo: SLO) -> list[_StageRow]:
+    """The policy as table rows; the action is user text, escaped for a Markdown table cell."""
+    rows = []
+    upper = "100%"
+    for stage in slo.budget_stages:
+        if stage.min_remaining is None:
+            span = f"{upper} or less (exhausted included)" if upper != "100%" else "any"
+        else:
+            lower = _percent(stage.min_remaining)
+            span = f"above {lower}" if upper == "100%" else f"above {lower}, up to {upper}"
+            upper = lower
+        action = stage.action.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+        rows.append(_StageRow(stage.name, span, action, stage.review.text, stage.freeze))
+    return rows
 
 
 def _percent(ratio: Decimal) -> str:

@@ -1,4 +1,4 @@
-"""The fleet overview: every SLO in one table, worst error budget first, filterable by team and service."""
+"""The fleet overview: every SLO in one table, worst budget-policy stage first, filterable by team and service."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from generator.targets.links import OVERVIEW_UID, SLO_VARIABLE
 
 TEAM_SERVICE = f'{{{L.TEAM}=~"${Q.TEAM_VARIABLE}",{L.SERVICE}=~"${Q.SERVICE_VARIABLE}"}}'
 # Column order of the SLO table; value columns are Grafana's "Value #<refId>".
-COLUMNS = (L.SERVICE, L.SLO, L.TEAM, "Value #A", "Value #B", "Value #C", "Value #D", Q.UID_LABEL)
+COLUMNS = (L.SERVICE, L.SLO, L.TEAM, "Value #E", "Value #A", "Value #B", "Value #C", "Value #D", Q.UID_LABEL)
 COLUMN_TITLES = {
     L.SERVICE: "Service",
     L.SLO: "SLO",
@@ -19,6 +19,7 @@ COLUMN_TITLES = {
     "Value #B": "SLI",
     "Value #C": "Budget remaining",
     "Value #D": "Firing alerts",
+    "Value #E": "Budget stage (0 = healthiest)",
     Q.UID_LABEL: "Dashboard",
 }
 BUDGET_STEPS = [P.Step(None, P.RED), P.Step(0, P.ORANGE), P.Step(0.25, P.GREEN)]
@@ -69,7 +70,7 @@ def summary_stats() -> list[P.stat.Panel]:
 
 
 def slo_table(model: Model) -> P.table.Panel:
-    """Merged instant queries, one row per SLO; the worst budget sorts first.
+    """Merged instant queries, one row per SLO; the worst budget-policy stage sorts first.
 
     Overrides only set object-valued properties (thresholds, cell options):
     names and units come from transformations and panel defaults.
@@ -85,6 +86,7 @@ def slo_table(model: Model) -> P.table.Panel:
             P.Query(Q.per_slo(Q.overview_sli(model), model), instant=True, table=True),
             P.Query(Q.per_slo(service_budget, model), instant=True, table=True),
             P.Query(Q.per_slo(Q.overview_firing(model), model), instant=True, table=True),
+            P.Query(Q.per_slo(f"{L.BUDGET_STAGE_INDEX}{Q.service_filter()}", model), instant=True, table=True),
         ],
         width=24,
         height=12,
@@ -94,11 +96,20 @@ def slo_table(model: Model) -> P.table.Panel:
         decimals=3,
         transformations=[
             P.transformation("merge", {}),
-            P.transformation("sortBy", {"fields": {}, "sort": [{"field": "Value #C", "desc": False}]}),
-            # A count, not a ratio: as text it escapes the table's percent unit.
+            P.transformation(
+                "sortBy",
+                {"fields": {}, "sort": [{"field": "Value #E", "desc": True}, {"field": "Value #C", "desc": False}]},
+            ),
+            # A count and a stage index, not ratios: as text they escape the table's percent unit.
             P.transformation(
                 "convertFieldType",
-                {"conversions": [{"targetField": "Value #D", "destinationType": "string"}], "fields": {}},
+                {
+                    "conversions": [
+                        {"targetField": "Value #D", "destinationType": "string"},
+                        {"targetField": "Value #E", "destinationType": "string"},
+                    ],
+                    "fields": {},
+                },
             ),
             P.transformation(
                 "organize",

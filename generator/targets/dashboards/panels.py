@@ -135,8 +135,9 @@ def timeseries_panel(
     steps: Sequence[Step] = (),
     soft_min: float | None = None,
     soft_max: float | None = None,
+    bands: bool = False,
 ) -> timeseries.Panel:
-    """Time series; `steps` beyond the base colour are drawn as dashed threshold lines."""
+    """Time series; `steps` beyond the base colour are dashed threshold lines, or coloured bands with `bands`."""
     panel = (
         timeseries.Panel()
         .title(title)
@@ -158,7 +159,11 @@ def timeseries_panel(
     )
     if steps:
         panel = panel.thresholds(thresholds(steps)).thresholds_style(
-            common_builders.GraphThresholdsStyleConfig().mode(common_models.GraphThresholdsStyleMode.DASHED)
+            common_builders.GraphThresholdsStyleConfig().mode(
+                common_models.GraphThresholdsStyleMode.DASHED_AND_AREA
+                if bands
+                else common_models.GraphThresholdsStyleMode.DASHED
+            )
         )
     if soft_min is not None:
         panel = panel.axis_soft_min(soft_min)

@@ -103,6 +103,10 @@ def overview_info(model: Model) -> str:
     return expr
 
 
+def budget_stage(slo: SLO) -> str:
+    return f"{L.BUDGET_STAGE_INDEX}{slo_selector(slo)}"
+
+
 def per_slo(expr: str, model: Model) -> str:
     """One row per SLO with the same labels for every overview column, so Grafana can merge them."""
     keys = f"{L.TEAM}, {L.SERVICE}, {L.SLO}, {UID_LABEL}"

@@ -7,6 +7,7 @@ from generator.model.slo import SLO, BoolGaugeSLI, EventsSLI, LatencySLI, Servic
 from generator.targets import labels as L
 from generator.targets.dashboards import panels as P
 from generator.targets.dashboards import queries as Q
+from generator.targets.dashboards.budget_stages import stage_mappings, stage_steps
 from generator.targets.links import (
     OVERVIEW_NAME,
     OVERVIEW_UID,
@@ -63,12 +64,28 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
             [P.Query(Q.budget_remaining(slo))],
             unit="percentunit",
             decimals=1,
-            steps=[P.Step(None, P.RED), P.Step(0, P.ORANGE), P.Step(0.25, P.GREEN)],
+            steps=stage_steps(slo.budget_stages),
             width=4,
             height=6,
-            description=f"1 - (error ratio over {slo.window} / error budget). Below 0 the SLO is broken.",
+            description=f"1 - (error ratio over {slo.window} / error budget). Below 0 the SLO is broken. "
+            "Colours are the error-budget policy's stages.",
             no_value="no data",
             panel_links=panel_links,
+        ),
+        P.stat_panel(
+            "Budget policy stage",
+            [P.Query(Q.budget_stage(slo))],
+            unit="none",
+            steps=[P.Step(None, P.BLUE)],
+            width=4,
+            height=6,
+            description="; ".join(
+                f"{stage.name}: {stage.action}"
+                + ("" if stage.min_remaining is None else f" (above {format_number(stage.min_remaining * 100)}% left)")
+                for stage in slo.budget_stages
+            ),
+            no_value="no data",
+            mappings=stage_mappings(slo.budget_stages),
         ),
         P.stat_panel(
             "Alerts now",
@@ -81,7 +98,7 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
             no_value="none pending or firing",
             mappings=[P.value_text("1", "pending", P.ORANGE), P.value_text("2", "firing", P.RED)],
         ),
-        P.markdown_panel("About this SLO", about(slo, runbook), width=10, height=6),
+        P.markdown_panel("About this SLO", about(slo, runbook), width=6, height=6),
         P.timeseries_panel(
             f"SLI over {slo.window} vs objective",
             [
@@ -97,7 +114,8 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
             [P.Query(Q.budget_remaining(slo), legend="budget remaining")],
             unit="percentunit",
             width=12,
-            steps=[P.Step(None, P.RED), P.Step(0, P.GREEN)],
+            steps=stage_steps(slo.budget_stages),
+            bands=True,
             soft_min=0,
             soft_max=1,
         ),
