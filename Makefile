@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPECS ?= slo_specs
 OUT ?= rendered
-APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose chromium
 
 .PHONY: render test check validate lint pytest tools bench demo up down clean help
 
@@ -36,7 +36,7 @@ render: $(STAMP)
 # apt-get when we are root on Debian/Ubuntu, else a docker engine, else advice.
 tools:
 	@missing=""; \
-	for t in promtool amtool prometheus prometheus-alertmanager; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	for t in promtool amtool prometheus prometheus-alertmanager chromium; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing="$$missing docker-compose"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -17,6 +17,7 @@ from generator import __version__
 from generator.ai.defaults import API_KEY_ENV, DEFAULT_MODEL, MODEL_ENV
 from generator.ai.drafts import load_drafts, review_issues
 from generator.live.command import budget as budget_command
+from generator.live.command import report as report_command
 from generator.model.slo import Model
 from generator.output import compare, read_tree, write_tree
 from generator.pipeline import load_model, render_tree
@@ -433,6 +434,7 @@ def simulate(
 
 
 main.add_command(budget_command)
+main.add_command(report_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

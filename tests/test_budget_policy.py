@@ -193,8 +193,10 @@ def live_prometheus(tmp_path_factory: pytest.TempPathFactory):
     assert _render(_specs(root), out).exit_code == 0
     rules = root / "rules"
     rules.mkdir()
-    for path in (out / "prometheus/rules").glob("*.yaml"):  # the same rules, evaluated every second
-        (rules / path.name).write_text(path.read_text().replace("interval: 1m", "interval: 1s"))
+    for path in (out / "prometheus/rules").glob("*.yaml"):
+        # the same rules, evaluated every second, freeze alerts without their 10m `for` (the report lists them)
+        text = path.read_text().replace("interval: 1m", "interval: 1s").replace("for: 10m", "for: 1s")
+        (rules / path.name).write_text(text)
     _Counters.ratios = {slo: Decimal(ratio) for slo, ratio in {**RATIOS, "quiet": "0.001"}.items()}
     exporter = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counters)
     threading.Thread(target=exporter.serve_forever, daemon=True).start()
@@ -339,3 +341,103 @@ def promtool() -> str:
     if not found:
         pytest.skip("promtool not installed")
     return found
+
+
+# --- `sloforge report` ------------------------------------------------------------------------------------
+
+
+def _wait_for_freeze_alerts(url: str, timeout: float = 60) -> None:
+    from generator.live.prometheus_api import Connection, query
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(query(Connection(url), 'ALERTS{alertname="SLOErrorBudgetFreeze",alertstate="firing"}')) >= 2:
+            return
+        time.sleep(0.5)
+    raise AssertionError("freeze alerts did not fire")
+
+
+def test_report_html_shows_every_slo_its_stage_time_and_the_alerts_that_fired(
+    live_prometheus: str, tmp_path: Path
+) -> None:
+    _wait_for_freeze_alerts(live_prometheus)
+    out = tmp_path / "review.html"
+    result = CliRunner().invoke(main, ["report", "--prometheus", live_prometheus, "--out", str(out), "--period", "1h"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert page.startswith("<!-- sloforge error-budget report -->")
+    assert page.count("<svg") == len(RATIOS) + 1  # one burn-down chart per SLO
+    for slo in RATIOS:
+        assert f'id="shop-{slo}"' in page
+    section = page[page.index('id="shop-critical"') : page.index('id="shop-emergency"')]
+    assert "SLOErrorBudgetFreeze" in section and "still firing" in section
+    assert '<span class="badge freeze">critical</span>' in section
+    assert "-100.0%" in page  # the emergency SLO's exact budget left, formatted
+    healthy = page[page.index('id="shop-healthy"') : page.index('id="shop-warning"')]
+    assert "No SLO alert fired" in healthy
+    assert "Change freeze: shop/critical (critical), shop/emergency (emergency)" in page
+
+
+def test_report_looks_right_in_a_browser(live_prometheus: str, tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip("chromium not installed (make tools installs it as root on Debian)")
+    out = tmp_path / "review.html"
+    assert (
+        CliRunner()
+        .invoke(main, ["report", "--prometheus", live_prometheus, "--out", str(out), "--period", "1h"])
+        .exit_code
+        == 0
+    )
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    shot = tmp_path / "review.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", out.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert shot.is_file() and shot.stat().st_size > 20_000  # a rendered page, not a blank one
+    dom = subprocess.run([browser, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120)
+    assert "Error-budget review" in dom.stdout and "shop / emergency" in dom.stdout
+
+
+def test_report_markdown_is_self_contained(live_prometheus: str, tmp_path: Path) -> None:
+    out = tmp_path / "review.md"
+    result = CliRunner().invoke(
+        main, ["report", "--prometheus", live_prometheus, "--out", str(out), "--period", "1h", "--service", "calm"]
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "](data:image/svg+xml;base64," in text
+    assert "| calm | quiet | 99% | 30d | 90.0% |" in text
+    assert "shop" not in text
+
+
+def test_report_never_overwrites_a_file_it_did_not_write(live_prometheus: str, tmp_path: Path) -> None:
+    precious = tmp_path / "notes.md"
+    precious.write_text("my notes\n")
+    args = ["report", "--prometheus", live_prometheus, "--period", "1h"]
+    refused = CliRunner().invoke(main, [*args, "--out", str(precious)])
+    assert refused.exit_code == 2 and precious.read_text() == "my notes\n"
+    report = tmp_path / "r.md"
+    assert CliRunner().invoke(main, [*args, "--out", str(report)]).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--out", str(report)]).exit_code == 0  # an earlier report is replaced
+    assert not list(tmp_path.glob(".*sloforge-tmp"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"), [(["--out", "x.pdf"], ".html or .md"), (["--out", "x.md", "--period", "5m"], "1h to 90d")]
+)
+def test_report_usage_errors(tmp_path: Path, extra: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["report", "--prometheus", "http://127.0.0.1:1", *extra])
+    assert result.exit_code == 2 and message in result.output

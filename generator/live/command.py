@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -24,59 +25,68 @@ from generator.live.prometheus_api import (
     PrometheusUnavailable,
     check_url,
 )
+from generator.live.review import REPORT_MARKER, collect_review
+from generator.model.durations import DurationError, parse_duration
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
-@click.command("budget")
-@click.option(
-    "--prometheus",
-    "url",
-    envvar="SLOFORGE_PROMETHEUS_URL",
-    required=True,
-    help="Prometheus base URL (env SLOFORGE_PROMETHEUS_URL).",
-)
-@click.option("--service", "services", multiple=True, help="Only this service's SLOs (repeatable).")
-@click.option(
-    "--format", "output_format", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True
-)
-@click.option("--gate", is_flag=True, help=f"Exit {GATE_FROZEN} when a selected SLO is in a freezing stage.")
-@click.option(
-    "--timeout", type=click.FloatRange(min=0.1, max=300), default=10.0, show_default=True, help="Seconds per query."
-)
-@click.option(
-    "--user",
-    "basic_user",
-    default=None,
-    help=f"Basic-auth user; the password comes from {PASSWORD_ENV} or --password-file.",
-)
-@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
-@click.option(
-    "--bearer-token-file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    default=None,
-    help=f"Bearer token file (or env {TOKEN_ENV}).",
-)
-@click.option(
-    "--ca-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="CA bundle for https."
-)
-@click.option("--insecure-skip-verify", is_flag=True, help="Do not verify the server's TLS certificate.")
-def budget(
+def connection_options(func):
+    """--prometheus and its auth/TLS/timeout options, shared by `budget` and `report`."""
+    options = [
+        click.option(
+            "--prometheus",
+            "url",
+            envvar="SLOFORGE_PROMETHEUS_URL",
+            required=True,
+            help="Prometheus base URL (env SLOFORGE_PROMETHEUS_URL).",
+        ),
+        click.option("--service", "services", multiple=True, help="Only this service's SLOs (repeatable)."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1, max=300),
+            default=10.0,
+            show_default=True,
+            help="Seconds per query.",
+        ),
+        click.option(
+            "--user",
+            "basic_user",
+            default=None,
+            help=f"Basic-auth user; the password comes from {PASSWORD_ENV} or --password-file.",
+        ),
+        click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None),
+        click.option(
+            "--bearer-token-file",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            default=None,
+            help=f"Bearer token file (or env {TOKEN_ENV}).",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            default=None,
+            help="CA bundle for https.",
+        ),
+        click.option("--insecure-skip-verify", is_flag=True, help="Do not verify the server's TLS certificate."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def connect(
     url: str,
-    services: tuple[str, ...],
-    output_format: str,
-    gate: bool,
     timeout: float,
     basic_user: str | None,
     password_file: Path | None,
     bearer_token_file: Path | None,
     ca_file: Path | None,
     insecure_skip_verify: bool,
-) -> None:
-    """Error budget, burn rates, stage and action per SLO, read from Prometheus's recorded series."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+) -> Connection:
+    """A Connection from the options; usage errors exit 2 with a message that names no secret."""
     try:
-        connection = Connection(
+        return Connection(
             url=check_url(url),
             timeout=timeout,
             bearer_token=_secret(bearer_token_file, TOKEN_ENV, "--bearer-token-file"),
@@ -86,8 +96,30 @@ def budget(
             insecure_skip_verify=insecure_skip_verify,
         )
     except ConnectionSettingsError as exc:
-        err.print(f"error: {exc}", markup=False)
+        _err().print(f"error: {exc}", markup=False)
         sys.exit(EXIT_USAGE)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@click.command("budget")
+@connection_options
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True
+)
+@click.option("--gate", is_flag=True, help=f"Exit {GATE_FROZEN} when a selected SLO is in a freezing stage.")
+def budget(
+    url: str,
+    services: tuple[str, ...],
+    output_format: str,
+    gate: bool,
+    **auth: object,
+) -> None:
+    """Error budget, burn rates, stage and action per SLO, read from Prometheus's recorded series."""
+    err = _err()
+    connection = connect(url, **auth)  # type: ignore[arg-type]
     try:
         rows = collect(connection, services)
     except (PrometheusUnavailable, NoData) as exc:
@@ -125,3 +157,74 @@ def _secret(path: Path | None, env: str, flag: str) -> str | None:
             raise ConnectionSettingsError(f"{flag} {path} is empty")
         return text
     return os.environ.get(env) or None
+
+
+@click.command("report")
+@connection_options
+@click.option(
+    "--out", "out_file", type=click.Path(path_type=Path, dir_okay=False), required=True, help="FILE.html or FILE.md"
+)
+@click.option("--period", default="7d", show_default=True, help="How far back stage times and fired alerts go.")
+@click.option("--force", is_flag=True, help="Overwrite a file that is not an earlier sloforge report.")
+def report(url: str, services: tuple[str, ...], out_file: Path, period: str, force: bool, **auth: object) -> None:
+    """The weekly error-budget review as one self-contained HTML or Markdown file."""
+    err = _err()
+    suffix = out_file.suffix.lower()
+    if suffix not in (".html", ".htm", ".md"):
+        err.print(f"error: --out must end in .html or .md, got {out_file}", markup=False)
+        sys.exit(EXIT_USAGE)
+    try:
+        seconds = parse_duration(period).seconds
+    except DurationError:
+        seconds = 0
+    if not 3600 <= seconds <= 90 * 86400:
+        err.print(f"error: --period must be a duration from 1h to 90d, such as 7d; got {period!r}", markup=False)
+        sys.exit(EXIT_USAGE)
+    if out_file.is_symlink() or (out_file.exists() and not force and not _is_report(out_file)):
+        err.print(
+            f"error: {out_file} exists and is not a sloforge report; choose another path or pass --force", markup=False
+        )
+        sys.exit(EXIT_USAGE)
+    connection = connect(url, **auth)  # type: ignore[arg-type]
+    try:
+        from generator.live.review_report import render_html, render_markdown
+    except ModuleNotFoundError as exc:
+        if exc.name != "matplotlib":
+            raise
+        err.print("error: `sloforge report` draws charts with matplotlib: pip install 'sloforge[report]'", markup=False)
+        sys.exit(EXIT_USAGE)
+    try:
+        review = collect_review(connection, time.time(), period, services)
+    except (PrometheusUnavailable, NoData) as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_FAILED)
+    text = render_markdown(review) if suffix == ".md" else render_html(review)
+    try:
+        _write_atomically(out_file, text)
+    except OSError as exc:
+        err.print(f"error: cannot write {out_file}: {exc.strerror or exc}", markup=False)
+        sys.exit(EXIT_FAILED)
+    blind = without_data([slo.row for slo in review.slos])
+    click.echo(
+        f"wrote {out_file}: {len(review.slos)} SLO(s) over the last {period}"
+        + (f", {len(blind)} without data" if blind else "")
+    )
+    if blind:
+        sys.exit(EXIT_FAILED)
+
+
+def _is_report(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(len(REPORT_MARKER)) == REPORT_MARKER
+    except OSError:
+        return False
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.sloforge-tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)

@@ -58,8 +58,19 @@ def check_url(url: str) -> str:
 
 def query(connection: Connection, expr: str) -> list[dict]:
     """Instant query; the `result` list of a vector answer."""
-    body = urllib.parse.urlencode({"query": expr}).encode()
-    request = urllib.request.Request(f"{connection.url}/api/v1/query", data=body, method="POST")
+    return _post(connection, "query", {"query": expr}, "vector")
+
+
+def query_range(connection: Connection, expr: str, start: float, end: float, step: float) -> list[dict]:
+    """Range query (unix seconds); the `result` list of a matrix answer."""
+    form = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:.3f}"}
+    return _post(connection, "query_range", form, "matrix")
+
+
+def _post(connection: Connection, endpoint: str, form: dict[str, str], result_type: str) -> list[dict]:
+    expr = form["query"]
+    body = urllib.parse.urlencode(form).encode()
+    request = urllib.request.Request(f"{connection.url}/api/v1/{endpoint}", data=body, method="POST")
     request.add_header("Content-Type", "application/x-www-form-urlencoded")
     request.add_header("Accept", "application/json")
     if connection.bearer_token:
@@ -82,8 +93,8 @@ def query(connection: Connection, expr: str) -> list[dict]:
         raise PrometheusUnavailable(f"{connection.url} rejected the query {expr!r}: {error}")
     data = answer.get("data") or {}
     result = data.get("result") if isinstance(data, dict) else None
-    if data.get("resultType") != "vector" or not isinstance(result, list):
-        raise PrometheusUnavailable(f"{connection.url} did not answer {expr!r} with a vector")
+    if data.get("resultType") != result_type or not isinstance(result, list):
+        raise PrometheusUnavailable(f"{connection.url} did not answer {expr!r} with a {result_type}")
     return result
 
 
