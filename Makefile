@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPECS ?= slo_specs
 OUT ?= rendered
-APT_PACKAGES := prometheus prometheus-alertmanager docker-compose chromium
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
 .PHONY: render test check validate lint pytest tools bench demo up down clean help
 
@@ -36,7 +36,7 @@ render: $(STAMP)
 # apt-get when we are root on Debian/Ubuntu, else a docker engine, else advice.
 tools:
 	@missing=""; \
-	for t in promtool amtool prometheus prometheus-alertmanager chromium; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	for t in promtool amtool prometheus prometheus-alertmanager; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing="$$missing docker-compose"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -46,6 +46,11 @@ tools:
 	elif [ -n "$${SLOFORGE_PROMTOOL:-}" ] && [ -n "$${SLOFORGE_AMTOOL:-}" ]; then exit 0; \
 	elif docker info >/dev/null 2>&1; then echo "using docker images for$$missing"; \
 	else echo "missing:$$missing. Install with: sudo apt-get install $(APT_PACKAGES)" >&2; exit 1; fi
+	@# Optional: headless Chromium checks the `sloforge report` page as a person sees it (the test skips without it).
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "installing chromium with apt-get (for the report's browser test)" \
+		&& export DEBIAN_FRONTEND=noninteractive && apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+		|| echo "chromium not found: the report's browser test will skip"
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests bench
