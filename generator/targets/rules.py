@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from generator.model.durations import Duration
 from generator.model.numbers import format_number
+from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.targets import labels as L
 from generator.targets.links import dashboard_url, runbook_url
@@ -164,13 +165,18 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
 
 
 def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> dict:
-    """Fires when the SLI's total series vanish (a renamed metric would otherwise silence paging)."""
+    """Fires when the SLI's total series vanish (a renamed metric would otherwise silence paging).
+
+    It notifies like the SLO's most severe tier (`model.severity`): when a paging
+    service dies with its metrics, the blind SLO still pages.
+    """
     total = f"{L.TOTAL_RATE}{base}{L.selector(slo.service, slo.name)}"
+    notify, severity = missing_sli_class(slo)
     return {
         "alert": L.MISSING_SLI_ALERT,
         "expr": f"absent({total})",
         "for": settings.missing_sli_for.text,
-        "labels": alert_labels(slo, L.MISSING_SLI_TIER, "warning", "ticket"),
+        "labels": alert_labels(slo, L.MISSING_SLI_TIER, severity, notify),
         "annotations": {
             "summary": f"{slo.service}/{slo.name}: SLI has no data",
             "description": (
