@@ -146,7 +146,8 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
     expr = (
         f"(\n  {burn_condition(slo, tier.short_window, tier)}\n)\n"
         f"and ignoring({L.WINDOW})\n"
-        f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)"
+        f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)\n"
+        f"or\n{blind_latch(slo, tier)}"
     )
     return {
         "alert": tier.alert_name,
@@ -162,6 +163,25 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
             "budget_consumed": f"{format_number(tier.budget_share * 100)}%",  # of the SLO window's budget
         },
     }
+
+
+def blind_latch(slo: SLO, tier: Tier) -> str:
+    """While the SLI is absent, a burn alert that fired within its short window keeps firing.
+
+    An outage that takes the service's metrics with it empties the burn-rate
+    series; without this the page would resolve mid-incident. The labels are
+    those of the burn condition (identity and short window), so it is the same
+    alert and `or` never yields it twice; its value is 1 (no burn rate is known).
+    """
+    firing = (
+        f'ALERTS{{{L.ALERTNAME}="{tier.alert_name}",alertstate="firing",'
+        f'{L.SERVICE}="{slo.service}",{L.SLO}="{slo.name}"}}'
+    )
+    total = f"{L.TOTAL_RATE}{windows_of(slo)[0]}{L.selector(slo.service, slo.name)}"
+    return (
+        f"(\n  max by ({L.SERVICE}, {L.SLO}, {L.WINDOW}) (max_over_time({firing}[{tier.short_window}]))\n"
+        f"  and on({L.SERVICE}, {L.SLO})\n  absent({total})\n)"
+    )
 
 
 def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> dict:
