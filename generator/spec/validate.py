@@ -55,6 +55,7 @@ def validate(specs: SpecSet) -> None:
     errors += policy_errors
     base = global_tiers(specs) if not policy_errors else DEFAULT_TIERS
     teams = _check_teams(specs, errors)
+    errors += _check_silent_page_teams(specs, teams)
     # A Teams document that failed its schema check would make every team look missing.
     check_teams = not ({"Teams", "*"} & specs.failed_kinds)
     seen_services: dict[str, LoadedDocument] = {}
@@ -147,6 +148,30 @@ def _check_policies(specs: SpecSet) -> list[SpecError]:
                     )
                 )
     return errors
+
+
+def _check_silent_page_teams(specs: SpecSet, teams: set[str]) -> list[SpecError]:
+    """`allow_silent_pages` names teams: a typo must not accept nothing (or the wrong team) silently."""
+    errors = []
+    for doc in specs.of_kind(PolicyDoc):
+        allowed = doc.model.settings.allow_silent_pages  # type: ignore[attr-defined]
+        for index, name in enumerate(allowed if isinstance(allowed, list) else []):
+            if name not in teams:
+                errors.append(
+                    doc.source.error(
+                        ("settings", "allow_silent_pages", index),
+                        f"team {name!r} is not defined in any Teams document{did_you_mean(name, sorted(teams))}",
+                    )
+                )
+    return errors
+
+
+def team_error(specs: SpecSet, team: str, message: str) -> SpecError:
+    """An error at the team's key in the Teams document that defines it."""
+    for doc in specs.of_kind(TeamsDoc):
+        if team in doc.model.teams:  # type: ignore[attr-defined]
+            return doc.source.error(("teams", team), message, at_key=True)
+    return SpecError(str(specs.root), 1, 1, message)
 
 
 def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:
