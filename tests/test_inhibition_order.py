@@ -8,6 +8,7 @@ import pytest
 
 from generator.model.slo import Model
 from generator.pipeline import load_model
+from generator.spec import SpecErrors
 from generator.targets import labels as L
 from generator.targets.alertmanager.alerts import generated_alerts
 from generator.targets.alertmanager.config import full_config
@@ -104,3 +105,17 @@ def test_missing_sli_notifies_like_the_slos_most_severe_tier(model):
         "latency": ("page", "critical"),
         "batch": ("ticket", "warning"),
     }
+
+
+def test_a_policy_tier_may_not_take_the_missing_sli_tier_name(tmp_path):
+    """Its slo_tier would collide with SLOSLIMissing's, and the order (and inhibition) with it."""
+    policy = (
+        "apiVersion: sloforge/v1\nkind: Policy\ntiers:\n  missing-sli:\n    notify: page\n    severity: critical\n"
+        "    long_window: 2h\n    short_window: 10m\n    budget_share: 0.02\n    for: 2m\n"
+    )
+    specs = write_specs(tmp_path, extra={"policy.yaml": policy})
+    with pytest.raises(SpecErrors) as raised:
+        load_model(specs)
+    assert [str(e) for e in raised.value.errors] == [
+        f"{specs / 'policy.yaml'}:4:3: tier name 'missing-sli' is reserved for the SLOSLIMissing alert; choose another"
+    ]

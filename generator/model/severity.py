@@ -14,6 +14,7 @@ from __future__ import annotations
 from generator.model.slo import SLO, Tier
 
 NOTIFY_ORDER = ("ticket", "page")  # least to most severe
+MISSING_SLI_TIER = "missing-sli"  # the `slo_tier` of SLOSLIMissing: no tier may take it
 Rank = tuple[int, int, int]
 
 

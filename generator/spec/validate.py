@@ -14,6 +14,7 @@ from generator.model.policy import (
     TierPolicy,
     apply_overrides,
 )
+from generator.model.severity import MISSING_SLI_TIER
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
 from generator.spec.promql import parse_error, substitute_window
@@ -135,6 +136,15 @@ def _check_policies(specs: SpecSet) -> list[SpecError]:
     known = {tier.name for tier in DEFAULT_TIERS}
     for doc in policies[:1]:
         for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
+            if name == MISSING_SLI_TIER:
+                errors.append(
+                    doc.source.error(
+                        ("tiers", name),
+                        f"tier name {name!r} is reserved for the SLOSLIMissing alert; choose another",
+                        at_key=True,
+                    )
+                )
+                continue
             if name in known or name in NOTIFY_CLASSES or spec is None:
                 continue
             fields = spec.model_dump(exclude_none=True)
