@@ -91,8 +91,9 @@ def silent_pages(model: Model) -> list[SilentPage]:
 
     In subtree mode the root receiver is the including config's, unknown here.
     """
-    if model.settings.alertmanager_output != "full":
-        return []
+    unpaged = {team.name for team in model.teams if not team.receivers_for("page")}
+    if model.settings.alertmanager_output != "full" or not unpaged:
+        return []  # a team's own page receiver always has an integration (the schema requires one)
     integrations = {
         entry["name"]: any(key.endswith("_configs") and value for key, value in entry.items())
         for entry in full_config(model).get("receivers", [])
@@ -103,7 +104,7 @@ def silent_pages(model: Model) -> list[SilentPage]:
     found: dict[str, SilentPage] = {}
     for alert in generated_alerts(model):
         labels = alert.label_map
-        if labels[L.NOTIFY] != "page" or labels[L.TEAM] in found:
+        if labels[L.NOTIFY] != "page" or labels[L.TEAM] in found or labels[L.TEAM] not in unpaged:
             continue
         receivers = tuple(dict.fromkeys(name for name, _ in resolve(tree, labels, default)))
         if not any(integrations.get(name, False) for name in receivers):
