@@ -90,11 +90,14 @@ def test_inhibition_page_over_ticket_fast_over_slow_missing_last_of_its_class(ex
         (tuple(r["source_matchers"]), tuple(r["target_matchers"])) for r in rules if r["equal"] == [L.SERVICE, L.SLO]
     }
     # every example SLO pages, so its SLOSLIMissing is a page: below the page tiers, above the tickets
+    page, ticket = f'{L.NOTIFY}="page"', f'{L.NOTIFY}="ticket"'
     assert pairs == {
-        ((f'{L.TIER}="page-fast"',), (f'{L.TIER}=~"missing-sli|page-slow|ticket-fast|ticket-slow"',)),
-        ((f'{L.TIER}="page-slow"',), (f'{L.TIER}=~"missing-sli|ticket-fast|ticket-slow"',)),
-        ((f'{L.TIER}="missing-sli"',), (f'{L.TIER}=~"ticket-fast|ticket-slow"',)),
-        ((f'{L.TIER}="ticket-fast"',), (f'{L.TIER}="ticket-slow"',)),
+        ((f'{L.TIER}="page-fast"', page), (f'{L.TIER}=~"missing-sli|page-slow"', page)),
+        ((f'{L.TIER}="page-fast"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
+        ((f'{L.TIER}="page-slow"', page), (f'{L.TIER}="missing-sli"', page)),
+        ((f'{L.TIER}="page-slow"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
+        ((f'{L.TIER}="missing-sli"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
+        ((f'{L.TIER}="ticket-fast"', ticket), (f'{L.TIER}="ticket-slow"', ticket)),
     }
     # the base config's own inhibit rule is kept
     assert any(r["equal"] == ["instance"] for r in rules)
@@ -114,10 +117,10 @@ def test_tier_order_that_differs_per_slo_scopes_the_fast_over_slow_rule(repo_roo
 
     def scopes(source_tier: str, target_tier: str) -> list[list[str]]:
         return [
-            r["source_matchers"][1:]
+            r["source_matchers"][2:]
             for r in rules
             if r["source_matchers"][0] == f'{L.TIER}="{source_tier}"'
-            and r["target_matchers"] == [f'{L.TIER}="{target_tier}"']
+            and r["target_matchers"][0] in (f'{L.TIER}="{target_tier}"', f'{L.TIER}=~"missing-sli|{target_tier}"')
         ]
 
     others = [

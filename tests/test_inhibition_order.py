@@ -119,3 +119,10 @@ def test_a_policy_tier_may_not_take_the_missing_sli_tier_name(tmp_path):
     assert [str(e) for e in raised.value.errors] == [
         f"{specs / 'policy.yaml'}:4:3: tier name 'missing-sli' is reserved for the SLOSLIMissing alert; choose another"
     ]
+
+
+def test_tickets_only_slos_do_not_scope_the_rules_of_paging_slos(model):
+    """api/batch only tickets (its SLOSLIMissing is a ticket); the class in the matchers keeps rules global."""
+    scoped = [r for r in full_config(model)["inhibit_rules"] if any(L.SERVICE in m for m in r["source_matchers"])]
+    # only the flipped page-fast/page-slow pair of api/availability and api/latency needs a scope
+    assert sorted(r["source_matchers"][0] for r in scoped) == [f'{L.TIER}="page-fast"', f'{L.TIER}="page-slow"']

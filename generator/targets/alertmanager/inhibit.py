@@ -3,8 +3,10 @@
 For every pair of alerts of one SLO where the source is strictly more severe
 than the target, the source mutes the target, and only within that SLO
 (`equal` on the SLO identity). A page is therefore never muted by a ticket or
-by `SLOSLIMissing`. Pairs are merged into one rule per source tier; where SLOs
-disagree on a pair's order (overridden windows), the rule is scoped per SLO.
+by `SLOSLIMissing`. Alerts are told apart by tier and class (`slo_notify`), so
+SLOs that page and SLOs that only ticket agree on every pair; pairs are merged
+into one rule per source and target class. Where SLOs disagree on a pair's
+order (overridden windows), the rule is scoped to the SLOs it holds for.
 """
 
 from __future__ import annotations
@@ -12,55 +14,68 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from generator.model.severity import Rank, missing_sli_rank, tier_rank
+from generator.model.severity import Rank, missing_sli_class, missing_sli_rank, tier_rank
 from generator.model.slo import SLO, Model
 from generator.targets import labels as L
 from generator.targets.alertmanager.routes import Matcher
 
 SAME_SLO = (L.SERVICE, L.SLO)
+Key = tuple[str, str]  # (slo_tier, slo_notify): the class is in the key, so SLOs that page and SLOs
+# that only ticket agree on every pair, and their rules need no per-SLO scope
 
 
 def slo_ranks(slo: SLO) -> dict[str, Rank]:
     """The SLO's alerts by their `slo_tier` label, with their severity rank."""
-    ranks = {tier.name: tier_rank(tier) for tier in slo.tiers}
-    ranks[L.MISSING_SLI_TIER] = missing_sli_rank(slo)
+    return {tier: rank for (tier, _), rank in _keyed_ranks(slo).items()}
+
+
+def _keyed_ranks(slo: SLO) -> dict[Key, Rank]:
+    ranks = {(tier.name, tier.notify): tier_rank(tier) for tier in slo.tiers}
+    ranks[(L.MISSING_SLI_TIER, missing_sli_class(slo)[0])] = missing_sli_rank(slo)
     return ranks
 
 
-def mutes(slo: SLO) -> list[tuple[str, str]]:
-    """(source, target) tier labels of one SLO where the source is strictly more severe."""
-    ranks = slo_ranks(slo)
+def mutes(slo: SLO) -> list[tuple[Key, Key]]:
+    """(source, target) alerts of one SLO where the source is strictly more severe."""
+    ranks = _keyed_ranks(slo)
     return [(a, b) for a in sorted(ranks) for b in sorted(ranks) if ranks[a] > ranks[b]]
 
 
 def inhibit_rules(model: Model) -> list[dict]:
-    pairs: dict[tuple[str, str], list[SLO]] = defaultdict(list)
+    pairs: dict[tuple[Key, Key], list[SLO]] = defaultdict(list)
     for slo in model.slos:
         for pair in mutes(slo):
             pairs[pair].append(slo)
-    everywhere: dict[str, list[str]] = defaultdict(list)  # source -> targets it mutes in every SLO
-    scoped: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (source, service, slo) -> targets
+    # (source matchers, target notify) -> target tiers
+    merged: dict[tuple[tuple[Matcher, ...], str], list[str]] = defaultdict(list)
     for (source, target), slos in sorted(pairs.items()):
-        if (target, source) not in pairs:
-            everywhere[source].append(target)
-            continue
-        for slo in slos:  # overridden windows flip the order for some SLOs: scope the rule
-            scoped[(source, slo.service, slo.name)].append(target)
-    rules = [_rule((Matcher(L.TIER, "=", source),), targets) for source, targets in sorted(everywhere.items())]
-    rules += [
-        _rule((Matcher(L.TIER, "=", source), Matcher(L.SERVICE, "=", service), Matcher(L.SLO, "=", name)), targets)
-        for (source, service, name), targets in sorted(scoped.items())
-    ]
-    return rules
+        matchers = _key_matchers(source)
+        scopes = [()] if (target, source) not in pairs else [_scope(slo) for slo in slos]
+        for scope in scopes:  # overridden windows flip the order for some SLOs: scope the rule to them
+            merged[(matchers + scope, target[1])].append(target[0])
+    ordered = sorted(merged.items(), key=lambda item: (len(item[0][0]), [m.text() for m in item[0][0]], item[0][1]))
+    return [_rule(source, notify, tiers) for (source, notify), tiers in ordered]
 
 
-def _rule(source: tuple[Matcher, ...], targets: list[str]) -> dict:
-    target = (
-        Matcher(L.TIER, "=", targets[0])
-        if len(targets) == 1
-        else Matcher(L.TIER, "=~", "|".join(_literal(name) for name in targets))
+def _key_matchers(key: Key) -> tuple[Matcher, ...]:
+    return (Matcher(L.TIER, "=", key[0]), Matcher(L.NOTIFY, "=", key[1]))
+
+
+def _scope(slo: SLO) -> tuple[Matcher, ...]:
+    return (Matcher(L.SERVICE, "=", slo.service), Matcher(L.SLO, "=", slo.name))
+
+
+def _rule(source: tuple[Matcher, ...], notify: str, tiers: list[str]) -> dict:
+    tier = (
+        Matcher(L.TIER, "=", tiers[0])
+        if len(tiers) == 1
+        else Matcher(L.TIER, "=~", "|".join(_literal(name) for name in tiers))
     )
-    return {"source_matchers": [m.text() for m in source], "target_matchers": [target.text()], "equal": list(SAME_SLO)}
+    return {
+        "source_matchers": [m.text() for m in source],
+        "target_matchers": [tier.text(), Matcher(L.NOTIFY, "=", notify).text()],
+        "equal": list(SAME_SLO),
+    }
 
 
 def _literal(text: str) -> str:
