@@ -126,3 +126,17 @@ def test_tickets_only_slos_do_not_scope_the_rules_of_paging_slos(model):
     scoped = [r for r in full_config(model)["inhibit_rules"] if any(L.SERVICE in m for m in r["source_matchers"])]
     # only the flipped page-fast/page-slow pair of api/availability and api/latency needs a scope
     assert sorted(r["source_matchers"][0] for r in scoped) == [f'{L.TIER}="page-fast"', f'{L.TIER}="page-slow"']
+
+
+def test_runbooks_tell_on_call_how_slo_sli_missing_notifies(model):
+    from generator.targets.runbooks import render_runbooks
+
+    books = render_runbooks(model)
+    rows = {
+        path: next(line for line in text.splitlines() if line.startswith(f"| `{L.MISSING_SLI_ALERT}`"))
+        for path, text in books.items()
+        if path.endswith(("availability.md", "batch.md"))
+    }
+    assert len(rows) == 2, sorted(books)
+    for path, row in rows.items():
+        assert ("| critical | page |" if "availability" in path else "| warning | ticket |") in row, row
