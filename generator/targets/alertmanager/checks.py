@@ -1,7 +1,9 @@
-"""Render-time consistency checks of the routing: pure, returning warning text.
+"""Render-time consistency checks of the routing: pure, returning warning text or findings.
 
 They walk the same route tree that is rendered (`routes.resolve`) with every
 alert the rules renderer emits, so a gap shows up before Alertmanager runs.
+`silent_pages` finds pages that would notify nobody; the pipeline makes them
+spec errors unless the Policy accepts them.
 """
 
 from __future__ import annotations
