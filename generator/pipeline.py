@@ -9,9 +9,11 @@ from pathlib import Path
 from generator.ai.drafts import with_drafts
 from generator.model.build import build_model
 from generator.model.slo import Model
-from generator.spec import load_specs, validate
+from generator.spec import SpecErrors, SpecSet, load_specs, validate
 from generator.spec.alertmanager_base import with_alertmanager_base
+from generator.spec.validate import team_error
 from generator.targets import RENDERERS, render_all, render_with
+from generator.targets.alertmanager.checks import silent_pages
 from generator.targets.rule_tests import render_rule_tests
 
 # Below this many SLOs a second process costs more than it saves.
@@ -24,7 +26,20 @@ def load_model(specs: Path, policy: Path | None = None, settings: dict[str, str]
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
     validate(spec_set)
     model = with_drafts(build_model(spec_set, settings), specs)  # reviewed-or-not AI prose, read offline
-    return with_alertmanager_base(model, specs)  # slo_specs/alertmanager.base.yml, when present
+    model = with_alertmanager_base(model, specs)  # slo_specs/alertmanager.base.yml, when present
+    _refuse_silent_pages(model, spec_set)
+    return model
+
+
+def _refuse_silent_pages(model: Model, spec_set: SpecSet) -> None:
+    """A team whose pages notify nobody is an error at the team, unless the Policy accepts it by name."""
+    errors = [
+        team_error(spec_set, silent.team, f"{silent.text()}: {silent.advice()}")
+        for silent in silent_pages(model)
+        if not model.settings.allows_silent_pages(silent.team)
+    ]
+    if errors:
+        raise SpecErrors(errors)
 
 
 def render_tree(model: Model) -> dict[str, str]:

@@ -84,18 +84,21 @@ def test_routes_are_team_then_notify_class_and_expectations_follow_ownership(exa
         assert case["receivers"] == [f"{team}-{notify}"], case["name"]
 
 
-def test_inhibition_page_over_ticket_fast_over_slow_missing_over_burn(example_model):
+def test_inhibition_page_over_ticket_fast_over_slow_missing_last_of_its_class(example_model):
     rules = config_of(render_all(example_model))["inhibit_rules"]
     pairs = {
         (tuple(r["source_matchers"]), tuple(r["target_matchers"])) for r in rules if r["equal"] == [L.SERVICE, L.SLO]
     }
-    assert ((f'{L.NOTIFY}="page"',), (f'{L.NOTIFY}="ticket"', f'{L.TIER}!="missing-sli"')) in pairs
-    assert ((f'{L.TIER}="page-fast"',), (f'{L.TIER}="page-slow"',)) in pairs
-    assert ((f'{L.TIER}="ticket-fast"',), (f'{L.TIER}="ticket-slow"',)) in pairs
-    assert (
-        (f'{L.ALERTNAME}="{L.MISSING_SLI_ALERT}"',),
-        (f'{L.TIER}=~"page-fast|page-slow|ticket-fast|ticket-slow"',),
-    ) in pairs
+    # every example SLO pages, so its SLOSLIMissing is a page: below the page tiers, above the tickets
+    page, ticket = f'{L.NOTIFY}="page"', f'{L.NOTIFY}="ticket"'
+    assert pairs == {
+        ((f'{L.TIER}="page-fast"', page), (f'{L.TIER}=~"missing-sli|page-slow"', page)),
+        ((f'{L.TIER}="page-fast"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
+        ((f'{L.TIER}="page-slow"', page), (f'{L.TIER}="missing-sli"', page)),
+        ((f'{L.TIER}="page-slow"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
+        ((f'{L.TIER}="missing-sli"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
+        ((f'{L.TIER}="ticket-fast"', ticket), (f'{L.TIER}="ticket-slow"', ticket)),
+    }
     # the base config's own inhibit rule is kept
     assert any(r["equal"] == ["instance"] for r in rules)
 
@@ -114,10 +117,10 @@ def test_tier_order_that_differs_per_slo_scopes_the_fast_over_slow_rule(repo_roo
 
     def scopes(source_tier: str, target_tier: str) -> list[list[str]]:
         return [
-            r["source_matchers"][1:]
+            r["source_matchers"][2:]
             for r in rules
             if r["source_matchers"][0] == f'{L.TIER}="{source_tier}"'
-            and r["target_matchers"] == [f'{L.TIER}="{target_tier}"']
+            and r["target_matchers"][0] in (f'{L.TIER}="{target_tier}"', f'{L.TIER}=~"missing-sli|{target_tier}"')
         ]
 
     others = [

@@ -153,6 +153,8 @@ def _settings(specs: SpecSet, override: dict[str, str]) -> Settings:
     for doc in specs.of_kind(PolicyDoc):
         values.update(doc.model.settings.model_dump(exclude_none=True))  # type: ignore[attr-defined]
     values.update({k: v for k, v in override.items() if v is not None})
+    if isinstance(values.get("allow_silent_pages"), list):
+        values["allow_silent_pages"] = tuple(values["allow_silent_pages"])
     for key in ("evaluation_interval", "missing_sli_for"):
         if key in values:
             values[key] = parse_duration(str(values[key]))

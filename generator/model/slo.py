@@ -150,6 +150,12 @@ class Settings:
     alertmanager_output: str = "full"  # full: whole alertmanager.yml; subtree: routes/receivers to include
     alertmanager_base: str = ""  # text of slo_specs/alertmanager.base.yml (full mode merges it), "" if absent
     alertmanager_base_source: str = ""  # that file, for messages and the rendered header
+    allow_silent_pages: bool | tuple[str, ...] = False  # True: every team; else the teams named
+
+    def allows_silent_pages(self, team: str) -> bool:
+        return self.allow_silent_pages is True or (
+            isinstance(self.allow_silent_pages, tuple) and team in self.allow_silent_pages
+        )
 
 
 @dataclass(frozen=True)

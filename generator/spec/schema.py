@@ -300,6 +300,8 @@ class PolicySettings(Strict):
     evaluation_interval: str | None = None
     missing_sli_for: str | None = None
     alertmanager_output: Literal["full", "subtree"] | None = None
+    # Accept pages that reach a receiver without integrations (nobody is paged): every team, or these teams.
+    allow_silent_pages: bool | list[Name] | None = None
 
     @field_validator("evaluation_interval", "missing_sli_for")
     @classmethod

@@ -14,6 +14,7 @@ from generator.model.policy import (
     TierPolicy,
     apply_overrides,
 )
+from generator.model.severity import MISSING_SLI_TIER
 from generator.spec.budget_checks import budget_policy_errors
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
@@ -56,6 +57,7 @@ def validate(specs: SpecSet) -> None:
     errors += policy_errors
     base = global_tiers(specs) if not policy_errors else DEFAULT_TIERS
     teams = _check_teams(specs, errors)
+    errors += _check_silent_page_teams(specs, teams)
     # A Teams document that failed its schema check would make every team look missing.
     check_teams = not ({"Teams", "*"} & specs.failed_kinds)
     seen_services: dict[str, LoadedDocument] = {}
@@ -136,6 +138,15 @@ def _check_policies(specs: SpecSet) -> list[SpecError]:
     known = {tier.name for tier in DEFAULT_TIERS}
     for doc in policies[:1]:
         for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
+            if name == MISSING_SLI_TIER:
+                errors.append(
+                    doc.source.error(
+                        ("tiers", name),
+                        f"tier name {name!r} is reserved for the SLOSLIMissing alert; choose another",
+                        at_key=True,
+                    )
+                )
+                continue
             if name in known or name in NOTIFY_CLASSES or spec is None:
                 continue
             fields = spec.model_dump(exclude_none=True)
@@ -149,6 +160,30 @@ def _check_policies(specs: SpecSet) -> list[SpecError]:
                     )
                 )
     return errors
+
+
+def _check_silent_page_teams(specs: SpecSet, teams: set[str]) -> list[SpecError]:
+    """`allow_silent_pages` names teams: a typo must not accept nothing (or the wrong team) silently."""
+    errors = []
+    for doc in specs.of_kind(PolicyDoc):
+        allowed = doc.model.settings.allow_silent_pages  # type: ignore[attr-defined]
+        for index, name in enumerate(allowed if isinstance(allowed, list) else []):
+            if name not in teams:
+                errors.append(
+                    doc.source.error(
+                        ("settings", "allow_silent_pages", index),
+                        f"team {name!r} is not defined in any Teams document{did_you_mean(name, sorted(teams))}",
+                    )
+                )
+    return errors
+
+
+def team_error(specs: SpecSet, team: str, message: str) -> SpecError:
+    """An error at the team's key in the Teams document that defines it."""
+    for doc in specs.of_kind(TeamsDoc):
+        if team in doc.model.teams:  # type: ignore[attr-defined]
+            return doc.source.error(("teams", team), message, at_key=True)
+    return SpecError(str(specs.root), 1, 1, message)
 
 
 def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:

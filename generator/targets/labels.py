@@ -6,6 +6,8 @@ instead of repeating string literals, so a rename cannot break routing.
 
 from __future__ import annotations
 
+from generator.model.severity import MISSING_SLI_TIER as MISSING_SLI_TIER  # re-exported: one spelling
+
 SERVICE = "slo_service"
 SLO = "slo_name"
 WINDOW = "slo_window"
@@ -14,7 +16,6 @@ SEVERITY = "severity"
 TEAM = "team"
 ALERTNAME = "alertname"
 MISSING_SLI_ALERT = "SLOSLIMissing"
-MISSING_SLI_TIER = "missing-sli"
 
 # Recorded series (contracts in docs/design.md).
 ERROR_RATIO = "slo:sli_error:ratio_rate"  # + window, e.g. slo:sli_error:ratio_rate5m

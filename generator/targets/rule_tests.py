@@ -37,6 +37,7 @@ from generator.model.burn import Evaluation, detection_seconds, fires_at_all
 from generator.model.durations import format_duration as _format_duration
 from generator.model.durations import human_duration
 from generator.model.numbers import format_number
+from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.model.warnings import SpecWarning
 from generator.targets import labels as L
@@ -593,7 +594,31 @@ def outage_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[S
     for part in parts:
         _fires_on_time(group, part, step)
     group.alert(deadline, tier.alert_name, sorted(alerts, key=str))
+    _metrics_vanish(group, parts, deadline, step)
     return group
+
+
+def _metrics_vanish(group: RuleTestGroup, parts: list[_Part], deadline: int, step: int) -> None:
+    """The inputs end at `deadline`, as when the outage takes the metrics with it: once the
+    SLI is absent for `missing_sli_for`, the page still fires and SLOSLIMissing notifies like it."""
+    tier = parts[0].tier
+    assert tier is not None
+    blind = max(
+        _ceil(deadline + windows_of(p.subject.slo)[0].millis + p.subject.settings.missing_sli_for.millis, step)
+        for p in parts
+    )
+    at = blind + 2 * step
+    group.name += (
+        f"; then the metrics vanish: at {format_duration(at)} {tier.name} still fires and SLOSLIMissing notifies"
+    )
+    one = [{"labels": "{}", "value": 1}]
+    for part in parts:
+        slo = part.subject.slo
+        group.expr(at, f"count({_alerts_series(tier.alert_name, slo, 'firing')})", one)
+        missing = (
+            _alerts_series(L.MISSING_SLI_ALERT, slo, "firing")[:-1] + f',{L.NOTIFY}="{missing_sli_class(slo)[0]}"}}'
+        )
+        group.expr(at, f"count({missing})", one)
 
 
 def silent_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
@@ -858,7 +883,7 @@ def _unit_specs(
         units.append(("silent", index, long + short + raw + hold, limit))
     outage = _fastest_page_tier(tiers, budget)
     if outage is not None:
-        length = 2 * outage.long_window.millis + outage.for_.millis
+        length = 2 * outage.long_window.millis + outage.for_.millis + raw + missing_ms  # then the metrics vanish
         index = next(index for index, tier in enumerate(tiers) if tier is outage)
         units.append(("outage", index, length, outage.short_window.millis // 2))
     if has_traffic:

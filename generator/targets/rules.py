@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from generator.model.durations import Duration
 from generator.model.numbers import format_number
+from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.targets import labels as L
 from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rules
@@ -153,7 +154,8 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
     expr = (
         f"(\n  {burn_condition(slo, tier.short_window, tier)}\n)\n"
         f"and ignoring({L.WINDOW})\n"
-        f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)"
+        f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)\n"
+        f"or\n{blind_latch(slo, tier)}"
     )
     return {
         "alert": tier.alert_name,
@@ -171,14 +173,38 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
     }
 
 
+def blind_latch(slo: SLO, tier: Tier) -> str:
+    """While the SLI is absent, a burn alert that fired within its short window keeps firing.
+
+    An outage that takes the service's metrics with it empties the burn-rate
+    series; without this the page would resolve mid-incident. The labels are
+    those of the burn condition (identity and short window), so it is the same
+    alert and `or` never yields it twice; its value is 1 (no burn rate is known).
+    """
+    firing = (
+        f'ALERTS{{{L.ALERTNAME}="{tier.alert_name}",alertstate="firing",'
+        f'{L.SERVICE}="{slo.service}",{L.SLO}="{slo.name}"}}'
+    )
+    total = f"{L.TOTAL_RATE}{windows_of(slo)[0]}{L.selector(slo.service, slo.name)}"
+    return (
+        f"(\n  max by ({L.SERVICE}, {L.SLO}, {L.WINDOW}) (max_over_time({firing}[{tier.short_window}]))\n"
+        f"  and on({L.SERVICE}, {L.SLO})\n  absent({total})\n)"
+    )
+
+
 def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> dict:
-    """Fires when the SLI's total series vanish (a renamed metric would otherwise silence paging)."""
+    """Fires when the SLI's total series vanish (a renamed metric would otherwise silence paging).
+
+    It notifies like the SLO's most severe tier (`model.severity`): when a paging
+    service dies with its metrics, the blind SLO still pages.
+    """
     total = f"{L.TOTAL_RATE}{base}{L.selector(slo.service, slo.name)}"
+    notify, severity = missing_sli_class(slo)
     return {
         "alert": L.MISSING_SLI_ALERT,
         "expr": f"absent({total})",
         "for": settings.missing_sli_for.text,
-        "labels": alert_labels(slo, L.MISSING_SLI_TIER, "warning", "ticket"),
+        "labels": alert_labels(slo, L.MISSING_SLI_TIER, severity, notify),
         "annotations": {
             "summary": f"{slo.service}/{slo.name}: SLI has no data",
             "description": (

@@ -17,6 +17,7 @@ import jinja2
 from generator.model.burn import tier_facts
 from generator.model.durations import human_duration
 from generator.model.numbers import format_number
+from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, BoolGaugeSLI, EventsSLI, LatencySLI, Model, RawSLI, Receiver, Team
 from generator.targets import labels as L
 from generator.targets.investigation import (
@@ -176,10 +177,11 @@ def _alerts(slo: SLO, model: Model) -> list[_Alert]:
         _Alert(
             L.MISSING_SLI_ALERT,
             L.MISSING_SLI_TIER,
-            "warning",
-            "ticket",
+            missing_sli_class(slo)[1],
+            missing_sli_class(slo)[0],
             model.settings.missing_sli_for.text,
-            f"no SLI data for {model.settings.missing_sli_for}: the burn-rate alerts above cannot fire",
+            f"no SLI data for {model.settings.missing_sli_for}: the burn-rate alerts above cannot start firing "
+            "(one already firing keeps firing)",
             f"{slo.service}/{slo.name}: SLI has no data",
         )
     )

@@ -9,8 +9,10 @@ from __future__ import annotations
 from generator.model.slo import Model
 from generator.targets.alertmanager.checks import consistency_warnings
 from generator.targets.alertmanager.config import default_receiver, full_config, subtree_config
+from generator.targets.alertmanager.inhibition_tests import inhibition_document
 from generator.targets.alertmanager.names import (
     CONFIG_PATH,
+    INHIBITION_TESTS_PATH,
     ROUTING_TESTS_PATH,
     SUBTREE_PATH,
     TEMPLATES_DIR,
@@ -55,6 +57,12 @@ def render_alertmanager(model: Model) -> dict[str, str]:
         document,
         "Routing tests: every generated alert with its full label set and the receivers it must reach, in order.\n"
         "`sloforge validate` runs `amtool config routes test --verify.receivers=...` for each case.",
+    )
+    tree[INHIBITION_TESTS_PATH] = dump_yaml(
+        inhibition_document(model, config_path.split("/")[-1], settings.alertmanager_output),
+        "Inhibition tests: alerts that fire together, which must be delivered and which muted, and by which\n"
+        "alerts (one of them). From the severity order: page > ticket, faster tier first, SLOSLIMissing last in its\n"
+        "class, only within one SLO. tests/test_alertmanager_e2e.py checks them against a live Alertmanager.",
     )
     return tree
 

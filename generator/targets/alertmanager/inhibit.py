@@ -1,8 +1,12 @@
-"""Inhibition: the most urgent alert of an SLO speaks, the others wait.
+"""Inhibition derived from one severity order (`model.severity`): the most severe alert of an SLO speaks.
 
-- a firing page tier mutes the ticket tiers of the same SLO;
-- a faster tier mutes the slower tiers of the same severity (same SLO);
-- the missing-SLI alert mutes the burn alerts of its SLO (they are blind).
+For every pair of alerts of one SLO where the source is strictly more severe
+than the target, the source mutes the target, and only within that SLO
+(`equal` on the SLO identity). A page is therefore never muted by a ticket or
+by `SLOSLIMissing`. Alerts are told apart by tier and class (`slo_notify`), so
+SLOs that page and SLOs that only ticket agree on every pair; pairs are merged
+into one rule per source and target class. Where SLOs disagree on a pair's
+order (overridden windows), the rule is scoped to the SLOs it holds for.
 """
 
 from __future__ import annotations
@@ -10,71 +14,72 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from generator.model.severity import Rank, budget_freeze_rank, missing_sli_class, missing_sli_rank, tier_rank
 from generator.model.slo import SLO, Model
 from generator.targets import labels as L
 from generator.targets.alertmanager.routes import Matcher
 
 SAME_SLO = (L.SERVICE, L.SLO)
+Key = tuple[str, str]  # (slo_tier, slo_notify): the class is in the key, so SLOs that page and SLOs
+# that only ticket agree on every pair, and their rules need no per-SLO scope
+
+
+def slo_ranks(slo: SLO) -> dict[str, Rank]:
+    """The SLO's alerts by their `slo_tier` label, with their severity rank."""
+    return {tier: rank for (tier, _), rank in _keyed_ranks(slo).items()}
+
+
+def _keyed_ranks(slo: SLO) -> dict[Key, Rank]:
+    ranks = {(tier.name, tier.notify): tier_rank(tier) for tier in slo.tiers}
+    ranks[(L.MISSING_SLI_TIER, missing_sli_class(slo)[0])] = missing_sli_rank(slo)
+    if any(stage.freeze for stage in slo.budget_stages):
+        ranks[(L.BUDGET_FREEZE_TIER, "ticket")] = budget_freeze_rank()
+    return ranks
+
+
+def mutes(slo: SLO) -> list[tuple[Key, Key]]:
+    """(source, target) alerts of one SLO where the source is strictly more severe."""
+    ranks = _keyed_ranks(slo)
+    return [(a, b) for a in sorted(ranks) for b in sorted(ranks) if ranks[a] > ranks[b]]
 
 
 def inhibit_rules(model: Model) -> list[dict]:
-    rules: list[tuple[tuple[Matcher, ...], tuple[Matcher, ...], tuple[str, ...]]] = []
-    if any(tier.notify == "page" for slo in model.slos for tier in slo.tiers) and any(
-        tier.notify == "ticket" for slo in model.slos for tier in slo.tiers
-    ):
-        rules.append(
-            (
-                (Matcher(L.NOTIFY, "=", "page"),),
-                (Matcher(L.NOTIFY, "=", "ticket"), Matcher(L.TIER, "!=", L.MISSING_SLI_TIER)),
-                SAME_SLO,
-            )
-        )
-    rules.extend(_faster_mutes_slower(model))
-    burn_tiers = sorted({tier.name for slo in model.slos for tier in slo.tiers})
-    if burn_tiers:
-        rules.append(
-            (
-                (Matcher(L.ALERTNAME, "=", L.MISSING_SLI_ALERT),),
-                (Matcher(L.TIER, "=~", "|".join(_literal(name) for name in burn_tiers)),),
-                SAME_SLO,
-            )
-        )
-    return [
-        {
-            "source_matchers": [m.text() for m in source],
-            "target_matchers": [m.text() for m in target],
-            "equal": list(equal),
-        }
-        for source, target, equal in rules
-    ]
-
-
-def _faster_mutes_slower(model: Model):
-    """One rule per (faster, slower) tier pair; per SLO only where SLOs disagree on the order."""
-    ordered: dict[tuple[str, str], list[SLO]] = defaultdict(list)
+    pairs: dict[tuple[Key, Key], list[SLO]] = defaultdict(list)
     for slo in model.slos:
-        for faster, slower in _pairs(slo):
-            ordered[(faster, slower)].append(slo)
-    for (faster, slower), slos in sorted(ordered.items()):
-        target = (Matcher(L.TIER, "=", slower),)
-        if (slower, faster) not in ordered:
-            yield ((Matcher(L.TIER, "=", faster),), target, SAME_SLO)
-            continue
-        for slo in slos:  # overridden windows flip the order for some SLOs: scope the rule
-            source = (Matcher(L.TIER, "=", faster), Matcher(L.SERVICE, "=", slo.service), Matcher(L.SLO, "=", slo.name))
-            yield (source, target, SAME_SLO)
+        for pair in mutes(slo):
+            pairs[pair].append(slo)
+    # (source matchers, target notify) -> target tiers
+    merged: dict[tuple[tuple[Matcher, ...], str], list[str]] = defaultdict(list)
+    for (source, target), slos in sorted(pairs.items()):
+        matchers = _key_matchers(source)
+        scopes = [()] if (target, source) not in pairs else [_scope(slo) for slo in slos]
+        for scope in scopes:  # overridden windows flip the order for some SLOs: scope the rule to them
+            merged[(matchers + scope, target[1])].append(target[0])
+    ordered = sorted(merged.items(), key=lambda item: (len(item[0][0]), [m.text() for m in item[0][0]], item[0][1]))
+    return [_rule(source, notify, tiers) for (source, notify), tiers in ordered]
+
+
+def _key_matchers(key: Key) -> tuple[Matcher, ...]:
+    return (Matcher(L.TIER, "=", key[0]), Matcher(L.NOTIFY, "=", key[1]))
+
+
+def _scope(slo: SLO) -> tuple[Matcher, ...]:
+    return (Matcher(L.SERVICE, "=", slo.service), Matcher(L.SLO, "=", slo.name))
+
+
+def _rule(source: tuple[Matcher, ...], notify: str, tiers: list[str]) -> dict:
+    tier = (
+        Matcher(L.TIER, "=", tiers[0])
+        if len(tiers) == 1
+        else Matcher(L.TIER, "=~", "|".join(_literal(name) for name in tiers))
+    )
+    return {
+        "source_matchers": [m.text() for m in source],
+        "target_matchers": [tier.text(), Matcher(L.NOTIFY, "=", notify).text()],
+        "equal": list(SAME_SLO),
+    }
 
 
 def _literal(text: str) -> str:
     """Regex for exactly `text` (tier names are [a-z0-9-], so usually unchanged)."""
     return re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", text)
-
-
-def _pairs(slo: SLO) -> list[tuple[str, str]]:
-    """(faster, slower) tier names of one SLO: same severity, strictly shorter long window."""
-    pairs = []
-    for faster in slo.tiers:
-        for slower in slo.tiers:
-            if faster.severity == slower.severity and faster.long_window < slower.long_window:
-                pairs.append((faster.name, slower.name))
-    return pairs

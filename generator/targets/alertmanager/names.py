@@ -10,6 +10,7 @@ AM_DIR = "alertmanager"
 CONFIG_PATH = f"{AM_DIR}/alertmanager.yml"  # full mode
 SUBTREE_PATH = f"{AM_DIR}/sloforge-subtree.yml"  # subtree mode
 ROUTING_TESTS_PATH = f"{AM_DIR}/routing-tests.yaml"
+INHIBITION_TESTS_PATH = f"{AM_DIR}/inhibition-tests.yaml"
 TEMPLATES_DIR = f"{AM_DIR}/templates"
 TEMPLATE_FILE = "sloforge.tmpl"
 TEMPLATES_GLOB = "templates/*.tmpl"  # relative to the config file, as Alertmanager resolves it
