@@ -148,6 +148,7 @@ class Settings:
     alertmanager_output: str = "full"  # full: whole alertmanager.yml; subtree: routes/receivers to include
     alertmanager_base: str = ""  # text of slo_specs/alertmanager.base.yml (full mode merges it), "" if absent
     alertmanager_base_source: str = ""  # that file, for messages and the rendered header
+    secrets_dir: str = "/etc/alertmanager/secrets"  # every *_file path is inside it ({team}: per team)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from generator.model.policy import (
     TierPolicy,
     apply_overrides,
 )
+from generator.spec import secrets
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
 from generator.spec.promql import parse_error, substitute_window
@@ -55,6 +56,7 @@ def validate(specs: SpecSet) -> None:
     errors += policy_errors
     base = global_tiers(specs) if not policy_errors else DEFAULT_TIERS
     teams = _check_teams(specs, errors)
+    errors += secrets.spec_set_errors(specs)
     # A Teams document that failed its schema check would make every team look missing.
     check_teams = not ({"Teams", "*"} & specs.failed_kinds)
     seen_services: dict[str, LoadedDocument] = {}
