@@ -19,11 +19,17 @@ PARALLEL_MIN_SLOS = 500
 _forked_model: Model | None = None  # handed to the forked worker by memory, not by pickling
 
 
-def load_model(specs: Path, policy: Path | None = None, settings: dict[str, str] | None = None) -> Model:
+def load_model(
+    specs: Path,
+    policy: Path | None = None,
+    settings: dict[str, str] | None = None,
+    include_unreviewed_drafts: bool = False,
+) -> Model:
     """Raises SpecErrors (every problem at once) for bad input."""
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
     validate(spec_set)
-    model = with_drafts(build_model(spec_set, settings), specs)  # reviewed-or-not AI prose, read offline
+    # reviewed AI prose (unreviewed too only when asked), checked and read offline
+    model = with_drafts(build_model(spec_set, settings), specs, include_unreviewed_drafts)
     return with_alertmanager_base(model, specs)  # slo_specs/alertmanager.base.yml, when present
 
 
