@@ -271,10 +271,19 @@ def test_a_configured_secrets_dir_with_a_team_placeholder_separates_teams(tmp_pa
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("value", ["relative", "/", "/etc/../x", "/etc/{service}", "/etc/x{team}"])
-def test_bad_secrets_dir_setting_is_an_error(tmp_path, value):
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("relative", "expected an absolute directory"),
+        ("/", "expected an absolute directory"),
+        ("/etc/../x", "normal form"),
+        ("/etc/{service}", "the only placeholder allowed is {team}"),
+        ("/etc/x{team}", "must be a whole path component"),
+    ],
+)
+def test_bad_secrets_dir_setting_is_an_error(tmp_path, value, message):
     result = render(write_specs(tmp_path, policy=f"settings: {{secrets_dir: '{value}'}}\n"), tmp_path / "out")
-    assert result.exit_code == 2 and "policy.yaml:3:" in result.output and "secrets_dir" in result.output
+    assert result.exit_code == 2 and "policy.yaml:3:" in result.output and message in result.output, result.output
 
 
 def test_two_teams_sharing_a_secret_file_are_warned_about(tmp_path):
