@@ -103,6 +103,7 @@ def runbook(out: Path) -> str:
 HOSTILE_ITEMS = {
     "image": ("Look: ![status](https://grafana.example.com/x.png)", "contains an image"),
     "html": ('<img src=x onerror="alert(1)">', "HTML"),
+    "unclosed-html": ("<script src=https://grafana.example.com/x.js", "HTML"),
     "entity": ("click &#106;avascript:alert(1)", "HTML entity"),
     "javascript": ("[open](javascript:alert(document.cookie))", "javascript:"),
     "data": ("[open](data:text/html;base64,PHNjcmlwdD4=)", "javascript:, vbscript:, data: or file:"),
@@ -119,6 +120,8 @@ HOSTILE_ITEMS = {
     "zero-width": ("Roll\u200bback", "invisible"),
     "heading": ("First line\n# Injected heading", "heading"),
     "setext": ("First line\n===", "heading"),
+    "heading-first": ("# Injected heading", "heading"),
+    "rule": ("First line\n* * *", "rule"),
     "fence": ("Run\n```\nrm -rf /\n```", "code fence"),
     "too-long": ("x" * (checks.MAX_ITEM + 1), "characters long"),
 }

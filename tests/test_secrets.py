@@ -201,6 +201,8 @@ def test_file_forms_and_harmless_namesakes_are_accepted(tmp_path):
         ('webhook: {url: "https://chat.example.com/hook?token=WhTok"}', "WhTok", "query parameter 'token'"),
         ('webhook: {url: "https://chat.example.com/h?a=1&X-Amz-Signature=SigVal"}', "SigVal", "'X-Amz-Signature'"),
         ('webhook: {url: "https://hooks.slack.com/services/T1/B1/SlackPath"}', "SlackPath", "Slack webhook URL"),
+        ('webhook: {url: "https://chat.example.com/cb#access_token=FragTok"}', "FragTok", "'access_token'"),
+        ('webhook: {url: "https://chat.example.com/h?%74oken=EncTok"}', "EncTok", "query parameter 'token'"),
         ('webhook: {url: "https://discord.com/api/webhooks/1/DiscPath"}', "DiscPath", "Discord webhook URL"),
         (
             'pagerduty: {routing_key_file: /etc/alertmanager/secrets/p, url: "https://events.pagerduty.com/integration/PdPath/enqueue"}',

@@ -31,10 +31,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidi overrides and isolates, direction marks, zero-width and line-separator characters:
 # text that reads one way and renders (or executes) another.
 _INVISIBLE = re.compile("[\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
-_HTML = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>|&#?[a-zA-Z0-9]+;")
+_HTML = re.compile(r"<\s*/?\s*[a-zA-Z!?]|&#?[a-zA-Z0-9]+;")  # a tag need not be closed to start an HTML block
 _IMAGE = re.compile(r"!\[")
 _FENCE = re.compile(r"```|~~~")
-_BLOCK = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|(?:=+|-{2,})[ \t]*$)", re.MULTILINE)
+_BLOCK = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|(?:=+|-{2,})[ \t]*$|(?:[*_][ \t]*){3,}$)", re.MULTILINE)
 _NAME_PATTERN = re.compile(r"__name__\s*(?:=~|!~|!=)")
 _SCHEME_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s<>()\[\]`'\"]*", re.IGNORECASE)
 _BAD_SCHEME = re.compile(r"\b(?:javascript|vbscript)\s*:|\bdata:[a-z]+/|\bfile:/", re.IGNORECASE)
@@ -93,7 +93,7 @@ def _markup(text: str, prefixes: tuple[str, ...]) -> str | None:
     if _FENCE.search(text):
         return "contains a code fence (``` or ~~~); queries belong in runbook.investigation"
     if _BLOCK.search(text):
-        return "contains a Markdown heading or underline; items are plain paragraphs"
+        return "contains a Markdown heading, underline or rule; items are plain paragraphs"
     if _BAD_SCHEME.search(text):
         return "contains a javascript:, vbscript:, data: or file: link"
     if _PROTOCOL_RELATIVE.search(text) or _WWW.search(text):

@@ -102,7 +102,7 @@ def url_secret(text: str) -> str | None:
             continue
         if "@" in parts.netloc:
             return "credentials in the URL (user:password@)"
-        for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        for name, _ in parse_qsl(parts.query, keep_blank_values=True) + parse_qsl(parts.fragment):
             if _SECRET_PARAM.match(name):
                 return f"a credential in the query parameter {name!r}"
         target = (parts.hostname or "") + parts.path
