@@ -71,17 +71,8 @@ def link_prefixes(*base_urls: str) -> tuple[str, ...]:
 
 def _allowed_link(url: str, prefixes: tuple[str, ...]) -> bool:
     """Under one of the base URLs, at a path boundary (`https://grafana.example.com.evil` is not under it)."""
-    for prefix in prefixes:
-        base = prefix.rstrip("/")
-        if (
-            url == base
-            or url.startswith(prefix)
-            and prefix.endswith("/")
-            or url.startswith(base)
-            and url[len(base)] in "/?#"
-        ):
-            return True
-    return False
+    bases = (prefix.rstrip("/") for prefix in prefixes)
+    return any(url == base or url.startswith(base) and url[len(base)] in "/?#" for base in bases)
 
 
 def _markup(text: str, prefixes: tuple[str, ...]) -> str | None:

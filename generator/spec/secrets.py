@@ -112,9 +112,9 @@ def url_secret(text: str) -> str | None:
     return None
 
 
-def _scalar(value: object) -> bool:
-    """A literal a secret field would copy: any non-empty scalar (numbers too)."""
-    return value is not None and not isinstance(value, dict | list) and str(value) != ""
+def _given(value: object) -> bool:
+    """A value a secret field would copy: anything but empty (numbers too: `bot_token: 123`)."""
+    return value is not None and not (isinstance(value, str | dict | list) and not value)
 
 
 def _walk(node: object, path: PathKey) -> Iterator[tuple[PathKey, object]]:
@@ -151,7 +151,7 @@ def base_config_errors(document: Document) -> list[SpecError]:
     for path, value in _walk(document.data, ()):
         key = str(path[-1])
         secret, instead = secret_field(path)
-        if secret and (_scalar(value) or isinstance(value, dict | list) and value):
+        if secret and _given(value):
             advice = f"use {instead!r} with a file path" if instead else "this secret has no file form in Alertmanager"
             errors.append(
                 document.error(
