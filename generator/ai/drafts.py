@@ -120,17 +120,12 @@ def _review(loaded: DraftFile, name: str, entry: DraftEntry, slo: SLO, model: Mo
             )
         )
     elif is_edited(entry):
+        why = _untrusted_reason(entry)
         issues.append(
             ReviewIssue(
                 _where(loaded, ("slos", name, "text_hash" if entry.text_hash else "reviewed")),
                 "stale",
-                f"{slo.key}: "
-                + (
-                    "the text changed since it was reviewed (its text_hash does not match)"
-                    if entry.text_hash
-                    else "no text_hash records which text was reviewed"
-                )
-                + f", so render does not use it; read it again, then run {mark}",
+                f"{slo.key}: {why}, so render does not use it; read it again, then run {mark}",
             )
         )
     return issues
@@ -150,10 +145,17 @@ def prose_of(entry: DraftEntry, stale: bool, source: str) -> DraftedProse:
     )
 
 
+def _untrusted_reason(entry: DraftEntry) -> str:
+    if not entry.reviewed:
+        return "not reviewed"
+    if entry.text_hash is None:
+        return "reviewed, but no text_hash records which text was reviewed"
+    return "edited after review (its text_hash does not match the text)"
+
+
 def withheld(entry: DraftEntry, source: str) -> DraftedProse:
     """No text, only why: renderers fall back to the skeleton and the runbook says a draft waits for review."""
-    reason = "edited after review" if entry.reviewed else "not reviewed"
-    return DraftedProse(source=source, withheld=reason, model=entry.model)
+    return DraftedProse(source=source, withheld=_untrusted_reason(entry), model=entry.model)
 
 
 def attach_drafts(model: Model, drafts: Drafts, specs: Path, include_unreviewed: bool = False) -> Model:
@@ -198,25 +200,23 @@ def with_drafts(model: Model, specs: Path, include_unreviewed: bool = False) -> 
 
 def mark_reviewed(specs: Path, model: Model, slos: list[SLO]) -> list[str]:
     """Record that people reviewed these SLOs' drafts as they are now: `reviewed: true`, the current
-    text hash (a later edit makes the entry stale) and the current fingerprint. Returns the keys marked."""
+    text hash (a later edit makes the entry stale) and the current fingerprint. Returns the keys marked.
+
+    The caller loaded the model with these drafts, so every entry has passed `checks.check_entry`."""
     marked = []
     for service in sorted({slo.service for slo in slos}):
         path = draft_path(specs, service)
         if not path.is_file():
             continue
-        loaded = read_draft_file(path, specs)
-        for slo in (s for s in slos if s.service == service):
-            entry = loaded.doc.slos.get(slo.name)
-            if entry is None:
-                continue
-            errors = _check_entry(loaded, slo.name, entry, slo, model)
-            if errors:
-                raise SpecErrors(errors)
+        doc = read_draft_file(path, specs).doc  # already checked when the model was loaded
+        entries = [(slo, doc.slos[slo.name]) for slo in slos if slo.service == service and slo.name in doc.slos]
+        for slo, entry in entries:
             entry.reviewed = True
             entry.text_hash = text_hash(entry)
             entry.fingerprint = fingerprint(slo, model)
             marked.append(slo.key)
-        write_draft_file(path, loaded.doc)
+        if entries:
+            write_draft_file(path, doc)
     return marked
 
 

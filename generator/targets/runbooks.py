@@ -169,7 +169,7 @@ def _prose_status(slo: SLO) -> str:
         )
     if drafted.withheld:
         return (
-            f"skeleton text: the draft in {md_code(drafted.source)} is {drafted.withheld} and not used "
+            f"skeleton text: the draft in {md_code(drafted.source)} is not used, {drafted.withheld} "
             f"(`sloforge draft --service {slo.service} --slo {slo.name} --mark-reviewed` after reviewing it)"
         )
     state = "reviewed" if drafted.reviewed else "NOT REVIEWED yet: read it with care"
