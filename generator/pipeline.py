@@ -9,7 +9,7 @@ from pathlib import Path
 from generator.ai.drafts import with_drafts
 from generator.model.build import build_model
 from generator.model.slo import Model
-from generator.spec import load_specs, validate
+from generator.spec import SpecErrors, load_specs, secrets, validate
 from generator.spec.alertmanager_base import with_alertmanager_base
 from generator.targets import RENDERERS, render_all, render_with
 from generator.targets.rule_tests import render_rule_tests
@@ -26,6 +26,8 @@ def load_model(
     include_unreviewed_drafts: bool = False,
 ) -> Model:
     """Raises SpecErrors (every problem at once) for bad input."""
+    if errors := secrets.override_errors(settings or {}):
+        raise SpecErrors(errors)
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
     validate(spec_set)
     # reviewed AI prose (unreviewed too only when asked), checked and read offline

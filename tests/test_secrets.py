@@ -332,3 +332,24 @@ def test_secret_file_contents_never_appear_in_rendered_output_or_logs(tmp_path):
         assert secret not in result.output
     check = CliRunner().invoke(main, ["check", "--specs", str(specs), "--out", str(out)])
     assert check.exit_code == 0 and not any(secret in check.output for secret in contents.values())
+
+
+def test_credentials_in_any_spec_url_are_errors(tmp_path):
+    """Base URLs and descriptions are copied into every alert: they may not carry credentials either."""
+    policy = "settings: {runbook_base_url: 'https://ci:GitTok@git.example.com/slos/blob/main/rendered'}\n"
+    specs = write_specs(tmp_path, policy=policy)
+    (specs / "checkout.yaml").write_text(
+        SERVICE.replace("Checkout HTTP API", "Checkout API, see https://wiki.example.com/x?access_token=WikiTok")
+    )
+    output = refused(specs, tmp_path, "GitTok")
+    assert "WikiTok" not in output
+    assert "policy.yaml:3:" in output and "'runbook_base_url' holds credentials in the URL" in output, output
+    assert "checkout.yaml:5:" in output and "'description' holds a credential in the query parameter" in output
+
+
+def test_credentials_in_a_command_line_base_url_are_an_error(tmp_path):
+    out = tmp_path / "out"
+    args = ["render", "--specs", str(write_specs(tmp_path)), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--dashboard-base-url", "https://grafana.example.com/?token=GfTok"])
+    assert result.exit_code == 2 and "--dashboard-base-url holds a credential" in result.output, result.output
+    assert "GfTok" not in result.output and not out.exists()

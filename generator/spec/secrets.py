@@ -118,13 +118,14 @@ def _given(value: object) -> bool:
 
 
 def _walk(node: object, path: PathKey) -> Iterator[tuple[PathKey, object]]:
-    """(path, value) of every mapping entry, at any depth."""
+    """(path, value) of every mapping entry and list item, at any depth."""
     if isinstance(node, dict):
         for key, value in node.items():
             yield path + (key,), value
             yield from _walk(value, path + (key,))
     elif isinstance(node, list):
         for index, item in enumerate(node):
+            yield path + (index,), item
             yield from _walk(item, path + (index,))
 
 
@@ -146,11 +147,11 @@ def secret_field(path: PathKey) -> tuple[bool, str | None]:
 
 
 def base_config_errors(document: Document) -> list[SpecError]:
-    """Literal secrets and credential-bearing URLs anywhere in the base config."""
+    """Literal secrets and credential-bearing URLs anywhere in the base config (it is copied whole)."""
     errors: list[SpecError] = []
     for path, value in _walk(document.data, ()):
-        key = str(path[-1])
-        secret, instead = secret_field(path)
+        key = _field(path)
+        secret, instead = secret_field(path) if isinstance(path[-1], str) else (False, None)
         if secret and _given(value):
             advice = f"use {instead!r} with a file path" if instead else "this secret has no file form in Alertmanager"
             errors.append(
@@ -174,16 +175,42 @@ def _url_advice(path: PathKey) -> str:
 
 
 def spec_set_errors(specs: SpecSet) -> list[SpecError]:
-    """Every Teams document (schema-valid or not) against the Policy's secrets directory."""
+    """Credential URLs in every spec document (a base URL or a description lands in rendered/ too),
+    and the `*_file` paths of Teams documents against the Policy's secrets directory."""
     policies = [doc.model for doc in specs.documents if getattr(doc.model, "kind", None) == "Policy"]
     secrets_dir = next((p.settings.secrets_dir for p in policies if p.settings.secrets_dir), DEFAULT_SECRETS_DIR)
-    teams = [doc.source for doc in specs.documents if getattr(doc.model, "kind", None) == "Teams"]
-    teams += [doc for doc in specs.failed if isinstance(doc.data, dict) and doc.data.get("kind") == "Teams"]
-    return [error for document in teams for error in teams_errors(document, secrets_dir)]
+    documents = [doc.source for doc in specs.documents] + list(specs.failed)  # schema-valid or not
+    errors = [error for document in documents for error in _url_errors(document)]
+    for document in documents:
+        if isinstance(document.data, dict) and document.data.get("kind") == "Teams":
+            errors += teams_file_errors(document, secrets_dir)
+    return errors
 
 
-def teams_errors(document: Document, secrets_dir: str) -> list[SpecError]:
-    """Credential-bearing URLs and `*_file` paths outside the secrets directory in a Teams document."""
+def override_errors(settings: dict[str, str]) -> list[SpecError]:
+    """Command-line settings (--runbook-base-url, ...) are copied into every alert: no credentials either."""
+    return [
+        SpecError("command line", 1, 1, f"--{key.replace('_', '-')} holds {reason} (value not shown)")
+        for key, value in sorted(settings.items())
+        if isinstance(value, str) and (reason := url_secret(value))
+    ]
+
+
+def _url_errors(document: Document) -> list[SpecError]:
+    return [
+        document.error(path, f"{_field(path)!r} holds {reason} (value not shown); {_url_advice(path)}")
+        for path, value in _walk(document.data, ())
+        if isinstance(value, str) and (reason := url_secret(value))
+    ]
+
+
+def _field(path: PathKey) -> str:
+    """The name of the field a value belongs to (a list item belongs to its list)."""
+    return next((str(part) for part in reversed(path) if isinstance(part, str)), "document")
+
+
+def teams_file_errors(document: Document, secrets_dir: str) -> list[SpecError]:
+    """`*_file` paths of a Teams document outside the secrets directory (of their team, with {team})."""
     errors: list[SpecError] = []
     teams = document.data.get("teams") if isinstance(document.data, dict) else None
     if not isinstance(teams, dict):
@@ -191,13 +218,10 @@ def teams_errors(document: Document, secrets_dir: str) -> list[SpecError]:
     for team, spec in teams.items():
         folder = secrets_dir.replace(TEAM_PLACEHOLDER, str(team))
         for path, value in _walk(spec, ("teams", team)):
-            key = str(path[-1])
-            if isinstance(value, str) and (reason := url_secret(value)):
-                errors.append(document.error(path, f"{key!r} holds {reason} (value not shown); {_url_advice(path)}"))
-            elif key.endswith("_file") and not isinstance(value, dict | list):
+            if isinstance(path[-1], str) and path[-1].endswith("_file") and not isinstance(value, dict | list):
                 problem = file_path_problem(value, folder)
                 if problem:
-                    errors.append(document.error(path, f"{key!r}: {problem}"))
+                    errors.append(document.error(path, f"{path[-1]!r}: {problem}"))
     return errors
 
 
