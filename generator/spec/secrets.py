@@ -94,6 +94,8 @@ _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 def url_secret(text: str) -> str | None:
     """Why a URL in `text` carries a secret (never quoting it), or None."""
+    if "://" not in text:  # most strings: PromQL, names, durations
+        return None
     for match in _URL.finditer(text):
         try:
             parts = urlsplit(match.group(0))
@@ -199,9 +201,20 @@ def override_errors(settings: dict[str, str]) -> list[SpecError]:
 def _url_errors(document: Document) -> list[SpecError]:
     return [
         document.error(path, f"{_field(path)!r} holds {reason} (value not shown); {_url_advice(path)}")
-        for path, value in _walk(document.data, ())
-        if isinstance(value, str) and (reason := url_secret(value))
+        for path, value in _url_strings(document.data, ())
+        if (reason := url_secret(value))
     ]
+
+
+def _url_strings(node: object, path: PathKey) -> Iterator[tuple[PathKey, str]]:
+    """(path, text) of strings that contain a URL; paths are built only on the way to one (specs are large)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(value, str):
+            if "://" in value:
+                yield path + (key,), value
+        elif isinstance(value, dict | list):
+            yield from _url_strings(value, path + (key,))
 
 
 def _field(path: PathKey) -> str:
