@@ -1,16 +1,18 @@
 """Secrets never land in rendered files.
 
-Two inputs are copied into rendered/: the Teams documents (as receivers) and
-`alertmanager.base.yml` (as a whole). Both are walked to any depth for
+What is copied into rendered/ is checked before anything is rendered:
 
-- literal values of Alertmanager's secret fields (`Secret` and `SecretURL` in
-  Alertmanager's config/notifiers.go and config.go, and prometheus/common's
-  HTTP client config), numbers included: YAML reads `bot_token: 123` as an int;
-- URLs that carry credentials: `user:pass@`, secret query parameters
+- `alertmanager.base.yml` (copied whole), walked to any depth for literal values
+  of Alertmanager's secret fields (`Secret` and `SecretURL` in Alertmanager's
+  config/notifiers.go and config.go, and prometheus/common's HTTP client
+  config), numbers included: YAML reads `bot_token: 123` as an int;
+- every spec document, the base config and the command-line base URLs for URLs
+  that carry credentials: `user:pass@`, secret query or fragment parameters
   (`token=`, `key=`, `sig=` ...), and webhook URLs whose path is the secret
   (Slack, Discord, Teams, PagerDuty, Telegram);
-- `*_file` paths outside the secrets directory (`settings.secrets_dir`), so
-  one team's receivers cannot read files meant for another's.
+- Teams documents for `*_file` paths outside the secrets directory
+  (`settings.secrets_dir`), so one team's receivers cannot read files meant
+  for another's.
 
 Messages name the field and the reason, never the value.
 """
