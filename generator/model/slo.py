@@ -88,7 +88,7 @@ class SLO:
     labels: tuple[tuple[str, str], ...] = ()
     expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
     source: str = ""  # spec file, relative to the specs directory
-    drafted: DraftedProse | None = None  # reviewed-or-not AI prose from slo_specs/drafts/
+    drafted: DraftedProse | None = None  # reviewed AI prose from slo_specs/drafts/ (or why it is withheld)
 
     @property
     def objective_ratio(self) -> Decimal:

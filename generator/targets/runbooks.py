@@ -1,9 +1,10 @@
 """Runbooks: one Markdown file per SLO covering all its alerts (pure: model -> text).
 
 Facts (queries, thresholds, timings, receivers) always come from the model;
-prose sections use reviewed-or-not drafted text when there is a draft
-(`slo.drafted`) and a skeleton otherwise, so every alert's `runbook_url`
-resolves to a file even before anyone drafted anything.
+prose sections use drafted text when there is a trusted draft (`slo.drafted`;
+unreviewed text only with `render --include-unreviewed-drafts`, under a warning)
+and a skeleton otherwise, so every alert's `runbook_url` resolves to a file even
+before anyone drafted anything. Spec text is escaped (`targets.markdown`).
 """
 
 from __future__ import annotations
