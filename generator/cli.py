@@ -68,10 +68,18 @@ def _with(options):
     return decorate
 
 
-def _model_or_exit(specs: Path, policy: Path | None, runbook_base_url: str | None, dashboard_base_url: str | None):
+def _model_or_exit(
+    specs: Path,
+    policy: Path | None,
+    runbook_base_url: str | None,
+    dashboard_base_url: str | None,
+    include_unreviewed_drafts: bool = False,
+):
     settings = {"runbook_base_url": runbook_base_url, "dashboard_base_url": dashboard_base_url}
     try:
-        return load_model(specs, policy, {k: v for k, v in settings.items() if v is not None})
+        return load_model(
+            specs, policy, {k: v for k, v in settings.items() if v is not None}, include_unreviewed_drafts
+        )
     except SpecErrors as exc:
         for error in exc.errors:
             err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
@@ -107,6 +115,12 @@ def _review_drafts(specs: Path, model: Model, require_reviewed: bool, verb: str)
         err.print(f"{len(issues)} draft issue(s) and --require-reviewed: {verb}")
         sys.exit(EXIT_FAILED)
 
+
+unreviewed_option = click.option(
+    "--include-unreviewed-drafts",
+    is_flag=True,
+    help="Also use drafts that are not reviewed or were edited after review (runbooks say so).",
+)
 
 strict_option = click.option(
     "--strict", is_flag=True, help="Treat alert-quality warnings as errors (exit 2; render writes nothing)."
@@ -147,6 +161,7 @@ def _report_warnings(warnings: list, strict: bool, verb: str) -> None:
 @policy_option
 @_with(base_url_options)
 @require_reviewed_option
+@unreviewed_option
 @strict_option
 def render(
     specs: Path,
@@ -155,15 +170,17 @@ def render(
     runbook_base_url: str | None,
     dashboard_base_url: str | None,
     require_reviewed: bool = False,
+    include_unreviewed_drafts: bool = False,
     strict: bool = False,
 ) -> None:
     """Render SPECS into OUT, replacing OUT as a whole.
 
     Nothing is written when a spec has errors; the old tree stays as it was.
     Drafted prose from SPECS/drafts/ is merged in without any network access.
+    Only reviewed drafts are used unless --include-unreviewed-drafts.
     Alert-quality warnings are printed (exit 0); --strict makes them errors.
     """
-    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
+    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts)
     _review_drafts(specs, model, require_reviewed, "nothing was written.")
     tree = render_tree(model)
     _report_warnings(_warnings(model), strict, "nothing was written.")
@@ -186,6 +203,7 @@ def render(
 @policy_option
 @_with(base_url_options)
 @require_reviewed_option
+@unreviewed_option
 def check(
     specs: Path,
     out: Path,
@@ -193,12 +211,13 @@ def check(
     runbook_base_url: str | None,
     dashboard_base_url: str | None,
     require_reviewed: bool = False,
+    include_unreviewed_drafts: bool = False,
 ) -> None:
     """Exit 1 when OUT differs from a fresh render of SPECS (drift check for CI).
 
-    Also lists drafts that are unreviewed or stale (the SLO changed since drafting).
+    Also lists drafts that are unreviewed or stale (the SLO or the text changed since).
     """
-    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
+    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts)
     _review_drafts(specs, model, require_reviewed, "review them, then set `reviewed: true`.")
     drift = compare(render_tree(model), read_tree(out))
     if drift.clean:
@@ -267,6 +286,11 @@ def validate_command(out: Path) -> None:
 @click.option(
     "--max-tokens", type=click.IntRange(256, 32000), default=4096, show_default=True, help="Output token limit per SLO."
 )
+@click.option(
+    "--mark-reviewed",
+    is_flag=True,
+    help="Record that you reviewed the selected drafts as they are now (no request is sent).",
+)
 def draft(
     specs: Path,
     policy: Path | None,
@@ -279,6 +303,7 @@ def draft(
     timeout: float,
     max_retries: int,
     max_tokens: int,
+    mark_reviewed: bool = False,
 ) -> None:
     """Draft alert annotations and runbook prose with Claude into SPECS/drafts/<service>.yaml.
 
@@ -299,6 +324,9 @@ def draft(
     except drafting.SelectionError as exc:
         err.print(f"error: {exc}", markup=False)
         sys.exit(EXIT_BAD_INPUT)
+    if mark_reviewed:
+        _mark_reviewed(specs, model, selected)
+        return
     api_key = os.environ.get(API_KEY_ENV) or None
     if not api_key and not dry_run:
         err.print(f"error: {API_KEY_ENV} is not set; export it, or use --dry-run to see what would be drafted")
@@ -312,6 +340,20 @@ def draft(
     out_console.print(drafting.summary(report))
     if report.failed:
         sys.exit(EXIT_FAILED)
+
+
+def _mark_reviewed(specs: Path, model: Model, selected: list) -> None:
+    from generator.ai.drafts import mark_reviewed
+
+    try:
+        marked = mark_reviewed(specs, model, selected)
+    except SpecErrors as exc:
+        for error in exc.errors:
+            err.print(f"error {error}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    for key in marked:
+        out_console.print(f"reviewed {key}", markup=False)
+    out_console.print(f"{len(marked)} draft(s) marked reviewed; render uses them until their text changes")
 
 
 def _select_or_exit(model: Model, selection: str | None, *, one: bool = False) -> list:

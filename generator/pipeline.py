@@ -9,7 +9,7 @@ from pathlib import Path
 from generator.ai.drafts import with_drafts
 from generator.model.build import build_model
 from generator.model.slo import Model
-from generator.spec import SpecErrors, SpecSet, load_specs, validate
+from generator.spec import SpecErrors, SpecSet, load_specs, secrets, validate
 from generator.spec.alertmanager_base import with_alertmanager_base
 from generator.spec.validate import team_error
 from generator.targets import RENDERERS, render_all, render_with
@@ -21,11 +21,19 @@ PARALLEL_MIN_SLOS = 500
 _forked_model: Model | None = None  # handed to the forked worker by memory, not by pickling
 
 
-def load_model(specs: Path, policy: Path | None = None, settings: dict[str, str] | None = None) -> Model:
+def load_model(
+    specs: Path,
+    policy: Path | None = None,
+    settings: dict[str, str] | None = None,
+    include_unreviewed_drafts: bool = False,
+) -> Model:
     """Raises SpecErrors (every problem at once) for bad input."""
+    if errors := secrets.override_errors(settings or {}):
+        raise SpecErrors(errors)
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
     validate(spec_set)
-    model = with_drafts(build_model(spec_set, settings), specs)  # reviewed-or-not AI prose, read offline
+    # reviewed AI prose (unreviewed too only when asked), checked and read offline
+    model = with_drafts(build_model(spec_set, settings), specs, include_unreviewed_drafts)
     model = with_alertmanager_base(model, specs)  # slo_specs/alertmanager.base.yml, when present
     _refuse_silent_pages(model, spec_set)
     return model

@@ -10,9 +10,9 @@ kind: Teams
 teams:
   shop:
     page:
-      pagerduty: {routing_key_file: /etc/am/shop-pd}
+      pagerduty: {routing_key_file: /etc/alertmanager/secrets/shop-pd}
     ticket:
-      slack: {channel: "#shop", api_url_file: /etc/am/slack}
+      slack: {channel: "#shop", api_url_file: /etc/alertmanager/secrets/slack}
 """
 
 # api/availability: the default tiers; api/latency: page-fast looks back further than page-slow

@@ -11,13 +11,11 @@ import yaml
 from click.testing import CliRunner
 
 from generator.ai import checks
-from generator.ai.context import alert_label_names
 from generator.ai.gotemplate import TemplateProblem, check_template
 from generator.ai.schema import AlertText
 from generator.ai.toolcheck import apply_promtool
 from generator.cli import main
 from generator.model.slo import Model
-from generator.targets.investigation import allowed_metrics
 
 SPECS = Path(__file__).resolve().parent.parent / "slo_specs"
 LABELS = {"slo_service", "slo_name", "severity"}
@@ -101,7 +99,7 @@ def _slo(model: Model, key: str):
 
 def _judge(model: Model, key: str, answer: object) -> checks.Verdict:
     slo = _slo(model, key)
-    return checks.judge(answer, [t.name for t in slo.tiers], alert_label_names(slo), allowed_metrics(slo))
+    return checks.judge(answer, checks.rules_for(slo, model))
 
 
 def test_good_answer_is_accepted_whole(example_model: Model) -> None:
@@ -153,7 +151,7 @@ def test_hostile_answer_keeps_only_what_passes(example_model: Model) -> None:
         "no tier 'made-up'",
         "alerts.page-slow.summary: must be a single line",
         "alerts.page-slow.description: is 1001 characters long",
-        "runbook.likely_causes[0]: contains a URL",
+        "runbook.likely_causes[0]: contains a link outside the spec's runbook and dashboard base URLs",
         "runbook.likely_causes[1]: contains HTML",
         f"runbook.triage: {checks.MAX_ITEMS + 2} items; only the first {checks.MAX_ITEMS} are kept",
         "runbook.mitigation: expected a list",
@@ -191,17 +189,17 @@ def _specs_with_draft(tmp_path: Path, edit) -> Path:
         (
             "fail at {{ $value | humanize }}x the rate the",
             "fail at {{ $value | printf }}x the rate the",
-            "ml-gateway.yaml:18:22: description: template not allowed: character 60: `printf` is not an allowed function",
+            "ml-gateway.yaml:19:22: description: template not allowed: character 60: `printf` is not an allowed function",
         ),
         (
             "    reviewed: true\n    fingerprint: 5281",
             "    reviewd: true\n    fingerprint: 5281",
-            "ml-gateway.yaml:62:5: slos.latency.reviewd: unknown field (did you mean 'reviewed'?)",
+            "ml-gateway.yaml:63:5: slos.latency.reviewd: unknown field (did you mean 'reviewed'?)",
         ),
         (
             "query: sum by (outcome) (rate(inference_requests_total",
             "query: sum by (outcome) (rate(node_requests_total",
-            "ml-gateway.yaml:55:18: query: references metric(s) node_requests_total",
+            "ml-gateway.yaml:56:18: query: references metric(s) node_requests_total",
         ),
         ("kind: Drafts", "kind: Draft", "ml-gateway.yaml:8:7: expected apiVersion: sloforge/v1 and kind: Drafts"),
     ],

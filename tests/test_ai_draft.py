@@ -104,17 +104,20 @@ def test_good_draft_is_stored_and_rendered(specs: Path, fake: FakeAnthropic, tmp
 
     out = tmp_path / "out"
     assert render(specs, out).exit_code == 0
+    assert "drafted summary" not in str(annotations(out))  # unreviewed: not used by default
+    assert render(specs, out, "--include-unreviewed-drafts").exit_code == 0
     rendered = annotations(out)
     assert rendered[("availability", "page-fast")]["summary"] == "checkout/availability: drafted summary for page-fast"
     assert "{{ $value | humanize }}x" in rendered[("latency", "page-slow")]["description"]
     runbook = (out / "runbooks" / "checkout" / "availability.md").read_text()
     assert "Drafted triage for checkout/availability" in runbook and "NOT REVIEWED yet" in runbook
+    assert "nobody has reviewed" in runbook
     assert "max_over_time(slo:sli_error:ratio_rate5m" in runbook
     files = [str(p) for p in (out / "prometheus" / "rules").glob("*.yaml")]
     checked = subprocess.run([promtool, "check", "rules", *files], capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     again = tmp_path / "again"
-    render(specs, again)
+    render(specs, again, "--include-unreviewed-drafts")
     for path in out.rglob("*"):
         if path.is_file():
             assert path.read_bytes() == (again / path.relative_to(out)).read_bytes()
@@ -172,7 +175,7 @@ def test_invalid_template_is_rejected_and_the_rest_kept(
     assert "description" not in entry["alerts"]["page-fast"]
     assert any("alerts.page-fast.description" in reason for reason in entry["rejected"])
     out = tmp_path / "out"
-    render(specs, out)
+    render(specs, out, "--include-unreviewed-drafts")
     page_fast = annotations(out)[("availability", "page-fast")]
     assert page_fast["summary"] == "checkout/availability: drafted summary for page-fast"
     assert page_fast["description"].startswith("Checkout requests succeed. Burning the error budget at")
@@ -193,7 +196,7 @@ def test_promql_with_an_unknown_metric_is_rejected(specs: Path, fake: FakeAnthro
     queries = drafts_of(specs)["availability"]["runbook"]["investigation"]
     assert [q["title"] for q in queries] == ["Drafted: worst hour today"]
     out = tmp_path / "out"
-    render(specs, out)
+    render(specs, out, "--include-unreviewed-drafts")
     runbook = (out / "runbooks" / "checkout" / "availability.md").read_text()
     assert "node_cpu_seconds_total" not in runbook and "Drafted: worst hour today" in runbook
 

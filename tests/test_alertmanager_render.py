@@ -24,10 +24,10 @@ apiVersion: sloforge/v1
 kind: Teams
 teams:
   payments:
-    page: {pagerduty: {routing_key_file: /etc/am/payments-pd}}
-    ticket: {slack: {channel: "#payments", api_url_file: /etc/am/slack}}
+    page: {pagerduty: {routing_key_file: /etc/alertmanager/secrets/payments-pd}}
+    ticket: {slack: {channel: "#payments", api_url_file: /etc/alertmanager/secrets/slack}}
   ml-platform:
-    page: {opsgenie: {api_key_file: /etc/am/ml-opsgenie}}
+    page: {opsgenie: {api_key_file: /etc/alertmanager/secrets/ml-opsgenie}}
     ticket: {email: {to: ml@example.com, from: am@example.com, smarthost: "smtp.example.com:587"}}
 """
 
@@ -221,7 +221,10 @@ def test_example_specs_route_cleanly(example_model):
 def test_unowned_team_unmatched_route_and_unused_receivers_are_warned(repo_root, tmp_path):
     specs = copy_specs(repo_root, tmp_path)
     teams = specs / "teams.yaml"
-    teams.write_text(teams.read_text() + "  search:\n    page:\n      pagerduty: {routing_key_file: /etc/am/search}\n")
+    teams.write_text(
+        teams.read_text()
+        + "  search:\n    page:\n      pagerduty: {routing_key_file: /etc/alertmanager/secrets/search}\n"
+    )
     warnings = consistency_warnings(load_model(specs))
     assert any('team="search"' in w and "matches no generated alert" in w for w in warnings), warnings
     assert any("'search-page'" in w and "receives no alert" in w for w in warnings), warnings
@@ -312,7 +315,7 @@ def test_bad_base_config_is_a_spec_error(repo_root, tmp_path, mutation, message)
         ),
         (
             "pagerduty: {routing_key_file: /etc/alertmanager/secrets/payments-pagerduty}",
-            "pagerduty: {routing_key_file: /etc/am/pd, url: 'https://${PD_HOST}/v2/enqueue'}",
+            "pagerduty: {routing_key_file: /etc/alertmanager/secrets/pd, url: 'https://${PD_HOST}/v2/enqueue'}",
             "does not expand environment variables",
         ),
     ],

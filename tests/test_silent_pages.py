@@ -13,7 +13,7 @@ from generator.spec import SpecErrors
 from generator.targets.alertmanager import consistency_warnings
 from tests.inhibit_specs import TEAMS, write_specs
 
-NO_PAGE = TEAMS.replace("    page:\n      pagerduty: {routing_key_file: /etc/am/shop-pd}\n", "")
+NO_PAGE = TEAMS.replace("    page:\n      pagerduty: {routing_key_file: /etc/alertmanager/secrets/shop-pd}\n", "")
 TEAM_LINE = NO_PAGE.splitlines().index("  shop:") + 1
 BASE = """\
 route:

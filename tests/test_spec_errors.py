@@ -17,7 +17,7 @@ TEAMS = textwrap.dedent(
     kind: Teams
     teams:
       payments:
-        page: {pagerduty: {routing_key_file: /etc/secrets/pd}}
+        page: {pagerduty: {routing_key_file: /etc/alertmanager/secrets/pd}}
     """
 )
 

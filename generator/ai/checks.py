@@ -11,25 +11,98 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from generator.ai.context import alert_label_names
 from generator.ai.gotemplate import TemplateProblem, check_template
-from generator.ai.schema import AlertText, QueryText, RunbookText
+from generator.ai.schema import AlertText, DraftEntry, QueryText, RunbookText
+from generator.model.slo import SLO, Model
 from generator.spec.promql import metric_names, parse_error, vector_selectors
+from generator.targets.investigation import allowed_metrics
 
 MAX_SUMMARY = 160
 MAX_DESCRIPTION = 1000
 MAX_ITEM = 500
 MAX_TITLE = 100
 MAX_QUERY = 500
+MAX_MODEL = 100
 MAX_ITEMS = 8
 RUNBOOK_LISTS = ("likely_causes", "triage", "mitigation")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidi overrides and isolates, direction marks, zero-width and line-separator characters:
+# text that reads one way and renders (or executes) another.
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
+_HTML = re.compile(r"<\s*/?\s*[a-zA-Z!?]|&#?[a-zA-Z0-9]+;")  # a tag need not be closed to start an HTML block
+_IMAGE = re.compile(r"!\[")
+_FENCE = re.compile(r"```|~~~")
+_BLOCK = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|(?:=+|-{2,})[ \t]*$|(?:[*_][ \t]*){3,}$)", re.MULTILINE)
 _NAME_PATTERN = re.compile(r"__name__\s*(?:=~|!~|!=)")
-_URL = re.compile(r"\b(?:https?|ftp|file)://|\bwww\.", re.IGNORECASE)
+_SCHEME_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s<>()\[\]`'\"]*", re.IGNORECASE)
+_BAD_SCHEME = re.compile(r"\b(?:javascript|vbscript)\s*:|\bdata:[a-z]+/|\bfile:/", re.IGNORECASE)
+_PROTOCOL_RELATIVE = re.compile(r"(?<![\w:/])//[a-z0-9-]+(?:\.[a-z0-9-]+)+", re.IGNORECASE)
+_WWW = re.compile(r"(?<![\w./-])www\.[a-z0-9-]+\.", re.IGNORECASE)
+_LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]*)|^ {0,3}\[[^\]]+\]:\s*<?(\S*?)>?(?:\s|$)", re.MULTILINE)
 
 
-def _plain(text: object, limit: int, *, one_line: bool, prose: bool = True) -> str | None:
+@dataclass(frozen=True)
+class TextRules:
+    """What drafted text of one SLO may refer to: its alert labels, metrics, tiers and the spec's base URLs."""
+
+    labels: frozenset[str] = frozenset()
+    metrics: frozenset[str] = frozenset()
+    tiers: tuple[str, ...] = ()
+    link_prefixes: tuple[str, ...] = ()  # runbook_base_url, dashboard_base_url (http/https only)
+
+
+def rules_for(slo: SLO, model: Model) -> TextRules:
+    """The rules for drafted text of `slo`: the same at draft time and at render time."""
+    settings = model.settings
+    return TextRules(
+        labels=frozenset(alert_label_names(slo)),
+        metrics=frozenset(allowed_metrics(slo)),
+        tiers=tuple(tier.name for tier in slo.tiers),
+        link_prefixes=link_prefixes(settings.runbook_base_url, settings.dashboard_base_url),
+    )
+
+
+def link_prefixes(*base_urls: str) -> tuple[str, ...]:
+    """The spec's own base URLs that drafted links may point under."""
+    return tuple(sorted({url for url in base_urls if url and re.match(r"https?://[^/?#\s]+", url, re.IGNORECASE)}))
+
+
+def _allowed_link(url: str, prefixes: tuple[str, ...]) -> bool:
+    """Under one of the base URLs, at a path boundary (`https://grafana.example.com.evil` is not under it)."""
+    bases = (prefix.rstrip("/") for prefix in prefixes)
+    return any(url == base or url.startswith(base) and url[len(base)] in "/?#" for base in bases)
+
+
+def _markup(text: str, prefixes: tuple[str, ...]) -> str | None:
+    """Markdown and link problems of prose: no HTML, images, headings, fences, or foreign links."""
+    if _HTML.search(text):
+        return "contains HTML markup or an HTML entity"
+    if _IMAGE.search(text):
+        return "contains an image; drafted text may not embed images"
+    if _FENCE.search(text):
+        return "contains a code fence (``` or ~~~); queries belong in runbook.investigation"
+    if _BLOCK.search(text):
+        return "contains a Markdown heading, underline or rule; items are plain paragraphs"
+    if _BAD_SCHEME.search(text):
+        return "contains a javascript:, vbscript:, data: or file: link"
+    if _PROTOCOL_RELATIVE.search(text) or _WWW.search(text):
+        return "contains a link without a scheme (//host or www.); links come from the spec"
+    for match in _LINK_TARGET.finditer(text):
+        target = match.group(1) if match.group(1) is not None else match.group(2)
+        if not target or "://" not in target:
+            return "contains a relative or empty link target; only links under the spec's base URLs are allowed"
+    for match in _SCHEME_URL.finditer(text):
+        if not _allowed_link(match.group(0), prefixes):
+            allowed = ", ".join(prefixes) if prefixes else "none are configured"
+            return f"contains a link outside the spec's runbook and dashboard base URLs ({allowed})"
+    return None
+
+
+def _plain(
+    text: object, limit: int, *, one_line: bool, prose: bool = True, prefixes: tuple[str, ...] = ()
+) -> str | None:
     if not isinstance(text, str):
         return f"expected text, got {type(text).__name__}"
     if not text.strip():
@@ -38,38 +111,85 @@ def _plain(text: object, limit: int, *, one_line: bool, prose: bool = True) -> s
         return f"is {len(text)} characters long; at most {limit} are allowed"
     if _CONTROL.search(text):
         return "contains control characters"
+    if _INVISIBLE.search(text):
+        return (
+            "contains invisible or bidirectional control characters (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, ...)"
+        )
     if one_line and "\n" in text.strip():
         return "must be a single line"
-    if prose and _HTML.search(text):
-        return "contains HTML markup"
-    if prose and _URL.search(text):
-        return "contains a URL; links come from the spec, never from drafted text"
-    return None
+    if not prose:
+        return "contains a code fence (``` or ~~~)" if _FENCE.search(text) else None
+    return _markup(text, prefixes)
 
 
-def check_summary(text: object, labels: set[str]) -> str | None:
-    return _plain(text, MAX_SUMMARY, one_line=True) or _template(str(text), labels)
+def check_summary(text: object, rules: TextRules) -> str | None:
+    return _plain(text, MAX_SUMMARY, one_line=True, prefixes=rules.link_prefixes) or _template(str(text), rules.labels)
 
 
-def check_description(text: object, labels: set[str]) -> str | None:
-    return _plain(text, MAX_DESCRIPTION, one_line=False) or _template(str(text), labels)
+def check_description(text: object, rules: TextRules) -> str | None:
+    return _plain(text, MAX_DESCRIPTION, one_line=False, prefixes=rules.link_prefixes) or _template(
+        str(text), rules.labels
+    )
 
 
-def _template(text: str, labels: set[str]) -> str | None:
+def _template(text: str, labels: frozenset[str]) -> str | None:
     try:
-        check_template(text, labels)
+        check_template(text, set(labels))
     except TemplateProblem as exc:
         return f"template not allowed: {exc}"
     return None
 
 
-def check_item(text: object) -> str | None:
+def check_item(text: object, rules: TextRules) -> str | None:
     """One runbook bullet: plain prose (runbooks are not templates, but Markdown)."""
-    return _plain(text, MAX_ITEM, one_line=False)
+    return _plain(text, MAX_ITEM, one_line=False, prefixes=rules.link_prefixes)
 
 
-def check_title(text: object) -> str | None:
-    return _plain(text, MAX_TITLE, one_line=True)
+def check_title(text: object, rules: TextRules) -> str | None:
+    return _plain(text, MAX_TITLE, one_line=True, prefixes=rules.link_prefixes)
+
+
+def check_model(text: object) -> str | None:
+    """Which model (or person) wrote the text: shown in the runbook header, so plain and short, no links."""
+    if text == "":
+        return None
+    return _plain(text, MAX_MODEL, one_line=True)
+
+
+def check_entry(entry: DraftEntry, rules: TextRules) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every problem of one SLO's draft as (path inside the entry, reason).
+
+    The one check for drafted text wherever it comes from: `sloforge draft` runs it on the
+    entry it is about to store, the draft loader on every entry of every draft file.
+    """
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    problem = check_model(entry.model)
+    if problem:
+        problems.append((("model",), f"model: {problem}"))
+    for tier, text in entry.alerts.items():
+        for key, check in (("summary", check_summary), ("description", check_description)):
+            value = getattr(text, key)
+            problem = None if value is None else check(value, rules)
+            if problem:
+                problems.append((("alerts", tier, key), f"{key}: {problem}"))
+    for section in (*RUNBOOK_LISTS, "investigation"):
+        items = getattr(entry.runbook, section)
+        if len(items) > MAX_ITEMS:
+            problems.append((("runbook", section), f"{section}: {len(items)} items; at most {MAX_ITEMS} are allowed"))
+    for section in RUNBOOK_LISTS:
+        for index, item in enumerate(getattr(entry.runbook, section)):
+            problem = check_item(item, rules)
+            if problem:
+                problems.append((("runbook", section, index), f"{section}[{index}]: {problem}"))
+    for index, query in enumerate(entry.runbook.investigation):
+        path = ("runbook", "investigation", index)
+        problem = check_title(query.title, rules)
+        if problem:
+            problems.append((path + ("title",), f"title: {problem}"))
+        problem = check_query(query.query, set(rules.metrics))
+        if problem:
+            problems.append((path + ("query",), f"query: {problem}"))
+    return problems
 
 
 def check_query(query: object, allowed: set[str]) -> str | None:
@@ -109,7 +229,7 @@ class Verdict:
         return count + len(self.runbook.investigation)
 
 
-def judge(answer: object, tiers: list[str], labels: set[str], metrics: set[str]) -> Verdict:
+def judge(answer: object, rules: TextRules) -> Verdict:
     """Keep what passes; every rejection names the item and the reason."""
     verdict = Verdict()
     if not isinstance(answer, dict):
@@ -117,12 +237,13 @@ def judge(answer: object, tiers: list[str], labels: set[str], metrics: set[str])
         return verdict
     for key in sorted(set(answer) - {"alerts", "runbook"}):
         verdict.rejected.append(f"{key}: ignored: the model may only write alert text and runbook prose")
-    _judge_alerts(answer.get("alerts", []), tiers, labels, verdict)
-    _judge_runbook(answer.get("runbook", {}), metrics, verdict)
+    _judge_alerts(answer.get("alerts", []), rules, verdict)
+    _judge_runbook(answer.get("runbook", {}), rules, verdict)
     return verdict
 
 
-def _judge_alerts(alerts: object, tiers: list[str], labels: set[str], verdict: Verdict) -> None:
+def _judge_alerts(alerts: object, rules: TextRules, verdict: Verdict) -> None:
+    tiers = rules.tiers
     if not isinstance(alerts, list):
         verdict.rejected.append("alerts: expected a list")
         return
@@ -143,7 +264,7 @@ def _judge_alerts(alerts: object, tiers: list[str], labels: set[str], verdict: V
             verdict.rejected.append(f"{where}.{key}: ignored: the model may not set labels, expressions or timing")
         text = AlertText()
         for key, check in (("summary", check_summary), ("description", check_description)):
-            problem = check(item.get(key), labels)
+            problem = check(item.get(key), rules)
             if problem:
                 verdict.rejected.append(f"{where}.{key}: {problem}")
             else:
@@ -152,7 +273,7 @@ def _judge_alerts(alerts: object, tiers: list[str], labels: set[str], verdict: V
             verdict.alerts[tier] = text
 
 
-def _judge_runbook(runbook: object, metrics: set[str], verdict: Verdict) -> None:
+def _judge_runbook(runbook: object, rules: TextRules, verdict: Verdict) -> None:
     if not isinstance(runbook, dict):
         verdict.rejected.append("runbook: expected an object")
         return
@@ -160,13 +281,13 @@ def _judge_runbook(runbook: object, metrics: set[str], verdict: Verdict) -> None
     for key in sorted(set(runbook) - set(known)):
         verdict.rejected.append(f"runbook.{key}: ignored: not a runbook section sloforge drafts")
     for name in RUNBOOK_LISTS:
-        kept = _judge_list(runbook.get(name, []), f"runbook.{name}", check_item, verdict)
+        kept = _judge_list(runbook.get(name, []), f"runbook.{name}", lambda item: check_item(item, rules), verdict)
         setattr(verdict.runbook, name, [item.strip() for _, item in kept])
     queries: list[QueryText] = []
     for index, item in _judge_list(runbook.get("investigation", []), "runbook.investigation", _dict_only, verdict):
         where = f"runbook.investigation[{index}]"
         extra = sorted(set(item) - {"title", "query"})
-        problem = check_title(item.get("title")) or check_query(item.get("query"), metrics)
+        problem = check_title(item.get("title"), rules) or check_query(item.get("query"), set(rules.metrics))
         if extra:
             verdict.rejected.append(f"{where}: unexpected field(s) {', '.join(extra)}")
         elif problem:

@@ -9,13 +9,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.ai import checks
-from generator.ai.context import alert_label_names, fingerprint
+from generator.ai.context import fingerprint
 from generator.ai.schema import DraftEntry
-from generator.ai.store import DraftFile, draft_files, read_draft_file
+from generator.ai.store import (
+    DraftFile,
+    draft_files,
+    draft_path,
+    is_edited,
+    read_draft_file,
+    text_hash,
+    write_draft_file,
+)
 from generator.model.drafted import AlertProse, DraftedProse, Query
 from generator.model.slo import SLO, Model
 from generator.spec.errors import SpecError, SpecErrors
-from generator.targets.investigation import allowed_metrics
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ def load_drafts(specs: Path, model: Model) -> Drafts:
             if slo is None:
                 issues.append(ReviewIssue(where, "orphaned", f"no SLO {service}/{name} in the specs; delete the entry"))
                 continue
-            errors += _check_entry(loaded, name, entry, slo)
+            errors += _check_entry(loaded, name, entry, slo, model)
             issues += _review(loaded, name, entry, slo, model)
     if errors:
         raise SpecErrors(errors)
@@ -66,32 +73,18 @@ def _where(loaded: DraftFile, path: tuple) -> str:
     return f"{loaded.source.file}:{line}:{column}"
 
 
-def _check_entry(loaded: DraftFile, name: str, entry: DraftEntry, slo: SLO) -> list[SpecError]:
-    """Text people edited gets the same checks as the model's answer, with positions."""
+def _check_entry(loaded: DraftFile, name: str, entry: DraftEntry, slo: SLO, model: Model) -> list[SpecError]:
+    """Draft files are untrusted input: the checks `sloforge draft` applies to the model's answer, with positions."""
     base = ("slos", name)
-    errors: list[SpecError] = []
-    labels = alert_label_names(slo)
-    for tier, text in entry.alerts.items():
-        for key, check in (("summary", checks.check_summary), ("description", checks.check_description)):
-            value = getattr(text, key)
-            problem = None if value is None else check(value, labels)
-            if problem:
-                errors.append(loaded.source.error(base + ("alerts", tier, key), f"{key}: {problem}"))
-    for section in checks.RUNBOOK_LISTS:
-        for index, item in enumerate(getattr(entry.runbook, section)):
-            problem = checks.check_item(item)
-            if problem:
-                errors.append(loaded.source.error(base + ("runbook", section, index), f"{section}[{index}]: {problem}"))
-    metrics = allowed_metrics(slo)
-    for index, query in enumerate(entry.runbook.investigation):
-        path = base + ("runbook", "investigation", index)
-        problem = checks.check_title(query.title)
-        if problem:
-            errors.append(loaded.source.error(path + ("title",), f"title: {problem}"))
-        problem = checks.check_query(query.query, metrics)
-        if problem:
-            errors.append(loaded.source.error(path + ("query",), f"query: {problem}"))
-    return errors
+    return [
+        loaded.source.error(base + path, message)
+        for path, message in checks.check_entry(entry, checks.rules_for(slo, model))
+    ]
+
+
+def trusted(entry: DraftEntry) -> bool:
+    """Reviewed, and the text is the text that was reviewed (an edit after review needs a new review)."""
+    return entry.reviewed and not is_edited(entry)
 
 
 def _review(loaded: DraftFile, name: str, entry: DraftEntry, slo: SLO, model: Model) -> list[ReviewIssue]:
@@ -116,12 +109,23 @@ def _review(loaded: DraftFile, name: str, entry: DraftEntry, slo: SLO, model: Mo
                 f"{slo.key} has no enabled tier {tier!r}; its text is not used",
             )
         )
+    mark = f"`sloforge draft --service {slo.service} --slo {slo.name} --mark-reviewed`"
     if not entry.reviewed:
         issues.append(
             ReviewIssue(
                 _where(loaded, ("slos", name, "reviewed")),
                 "unreviewed",
-                f"{slo.key}: read the drafted text, edit it as needed, then set `reviewed: true`",
+                f"{slo.key}: not used by render until reviewed; read the drafted text, edit it as needed, "
+                f"then run {mark}",
+            )
+        )
+    elif is_edited(entry):
+        why = _untrusted_reason(entry)
+        issues.append(
+            ReviewIssue(
+                _where(loaded, ("slos", name, "text_hash" if entry.text_hash else "reviewed")),
+                "stale",
+                f"{slo.key}: {why}, so render does not use it; read it again, then run {mark}",
             )
         )
     return issues
@@ -134,15 +138,32 @@ def prose_of(entry: DraftEntry, stale: bool, source: str) -> DraftedProse:
         triage=tuple(entry.runbook.triage),
         mitigation=tuple(entry.runbook.mitigation),
         investigation=tuple(Query(q.title, q.query) for q in entry.runbook.investigation),
-        reviewed=entry.reviewed,
+        reviewed=trusted(entry),
         stale=stale,
         model=entry.model,
         source=source,
     )
 
 
-def attach_drafts(model: Model, drafts: Drafts, specs: Path) -> Model:
-    """The model with each SLO's drafted prose set (renderers read `slo.drafted`)."""
+def _untrusted_reason(entry: DraftEntry) -> str:
+    if not entry.reviewed:
+        return "not reviewed"
+    if entry.text_hash is None:
+        return "reviewed, but no text_hash records which text was reviewed"
+    return "edited after review (its text_hash does not match the text)"
+
+
+def withheld(entry: DraftEntry, source: str) -> DraftedProse:
+    """No text, only why: renderers fall back to the skeleton and the runbook says a draft waits for review."""
+    return DraftedProse(source=source, withheld=_untrusted_reason(entry), model=entry.model)
+
+
+def attach_drafts(model: Model, drafts: Drafts, specs: Path, include_unreviewed: bool = False) -> Model:
+    """The model with each SLO's drafted prose set (renderers read `slo.drafted`).
+
+    Only trusted entries (reviewed, text unchanged since) lend their text, unless
+    `include_unreviewed` (render --include-unreviewed-drafts) asks for the others too.
+    """
     services = []
     for service in model.services:
         loaded = drafts.files.get(service.name)
@@ -155,9 +176,11 @@ def attach_drafts(model: Model, drafts: Drafts, specs: Path) -> Model:
             entry = loaded.doc.slos.get(slo.name)
             if entry is None:
                 slos.append(slo)
-                continue
-            stale = entry.fingerprint != fingerprint(slo, model)
-            slos.append(replace(slo, drafted=prose_of(entry, stale, source)))
+            elif trusted(entry) or include_unreviewed:
+                stale = entry.fingerprint != fingerprint(slo, model)
+                slos.append(replace(slo, drafted=prose_of(entry, stale, source)))
+            else:
+                slos.append(replace(slo, drafted=withheld(entry, source)))
         services.append(replace(service, slos=tuple(slos)))
     return replace(model, services=tuple(services))
 
@@ -170,9 +193,31 @@ def _source(path: Path, specs: Path) -> str:
         return path.name
 
 
-def with_drafts(model: Model, specs: Path) -> Model:
+def with_drafts(model: Model, specs: Path, include_unreviewed: bool = False) -> Model:
     """Load, check and attach the drafts under SPECS/drafts (raises SpecErrors)."""
-    return attach_drafts(model, load_drafts(specs, model), specs)
+    return attach_drafts(model, load_drafts(specs, model), specs, include_unreviewed)
+
+
+def mark_reviewed(specs: Path, model: Model, slos: list[SLO]) -> list[str]:
+    """Record that people reviewed these SLOs' drafts as they are now: `reviewed: true`, the current
+    text hash (a later edit makes the entry stale) and the current fingerprint. Returns the keys marked.
+
+    The caller loaded the model with these drafts, so every entry has passed `checks.check_entry`."""
+    marked = []
+    for service in sorted({slo.service for slo in slos}):
+        path = draft_path(specs, service)
+        if not path.is_file():
+            continue
+        doc = read_draft_file(path, specs).doc  # already checked when the model was loaded
+        entries = [(slo, doc.slos[slo.name]) for slo in slos if slo.service == service and slo.name in doc.slos]
+        for slo, entry in entries:
+            entry.reviewed = True
+            entry.text_hash = text_hash(entry)
+            entry.fingerprint = fingerprint(slo, model)
+            marked.append(slo.key)
+        if entries:
+            write_draft_file(path, doc)
+    return marked
 
 
 def review_issues(specs: Path, model: Model) -> list[ReviewIssue]:

@@ -18,14 +18,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from generator.ai import checks
 from generator.ai.client import FATAL_ERRORS, Usage, describe_error, make_client, request_draft
-from generator.ai.context import alert_label_names, fingerprint
+from generator.ai.context import fingerprint
 from generator.ai.prompts import estimate_tokens, shared_prefix_tokens, user_message
 from generator.ai.schema import DraftEntry, new_document
 from generator.ai.store import DraftFile, draft_path, is_edited, read_draft_file, text_hash, write_draft_file
 from generator.ai.toolcheck import apply_promtool
 from generator.model.slo import SLO, Model
 from generator.spec.errors import SpecErrors
-from generator.targets.investigation import allowed_metrics
 from generator.tools.discovery import ToolNotFound
 
 
@@ -156,9 +155,8 @@ def run(steps: list[Step], model: Model, specs: Path, options: Options, console:
                 report.rejected_items += 1
                 console.print(f"[yellow]rejected[/yellow] {slo.key}: {escape(answer.problem)}; skeleton text kept")
             return
-        verdict = checks.judge(
-            answer.data, [tier.name for tier in slo.tiers], alert_label_names(slo), allowed_metrics(slo)
-        )
+        rules = checks.rules_for(slo, model)
+        verdict = checks.judge(answer.data, rules)
         if not promtool_missing.is_set():
             try:
                 apply_promtool(verdict)
@@ -174,8 +172,15 @@ def run(steps: list[Step], model: Model, specs: Path, options: Options, console:
                 report.rejected_slos.append(slo.key)
                 console.print(f"[yellow]rejected[/yellow] {slo.key}: nothing usable in the answer; no draft written")
                 return
+            entry = _entry(slo, model, options.model_id, verdict)
+            problems = checks.check_entry(entry, rules)  # the check render applies to draft files
+            if problems:
+                report.rejected_slos.append(slo.key)
+                for _, reason in problems:
+                    console.print(f"[yellow]rejected[/yellow] {slo.key}: {escape(reason)}; no draft written")
+                return
             try:
-                path = _store(specs, slo, model, options.model_id, verdict)
+                path = _store(specs, slo, entry)
             except (SpecErrors, OSError) as exc:  # the draft file was broken or unwritable meanwhile
                 report.failed.append(slo.key)
                 console.print(f"[red]failed[/red] {slo.key}: cannot store the draft: {escape(str(exc))}")
@@ -210,10 +215,7 @@ def run(steps: list[Step], model: Model, specs: Path, options: Options, console:
     return report
 
 
-def _store(specs: Path, slo: SLO, model: Model, model_id: str, verdict: checks.Verdict) -> Path:
-    """Merge one entry into its service's draft file (read fresh, written atomically)."""
-    path = draft_path(specs, slo.service)
-    doc = read_draft_file(path, specs).doc if path.is_file() else new_document(slo.service)
+def _entry(slo: SLO, model: Model, model_id: str, verdict: checks.Verdict) -> DraftEntry:
     entry = DraftEntry(
         reviewed=False,
         fingerprint=fingerprint(slo, model),
@@ -223,6 +225,13 @@ def _store(specs: Path, slo: SLO, model: Model, model_id: str, verdict: checks.V
         rejected=verdict.rejected,
     )
     entry.text_hash = text_hash(entry)
+    return entry
+
+
+def _store(specs: Path, slo: SLO, entry: DraftEntry) -> Path:
+    """Merge one entry into its service's draft file (read fresh, written atomically)."""
+    path = draft_path(specs, slo.service)
+    doc = read_draft_file(path, specs).doc if path.is_file() else new_document(slo.service)
     doc.slos[slo.name] = entry
     write_draft_file(path, doc)
     return path

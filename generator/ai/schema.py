@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from generator.spec.schema import API_VERSION, NAME_PATTERN
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 DRAFTS_KIND = "Drafts"
 
 
@@ -41,10 +42,12 @@ class DraftEntry(_Strict):
     """One SLO's drafted text plus what it was drafted from."""
 
     reviewed: bool = False
-    fingerprint: str = Field(description="hash of the spec facts the text was drafted from")
+    fingerprint: Hash = Field(description="hash of the spec facts the text was drafted from")
     model: str = ""
-    text_hash: str | None = Field(default=None, description="hash of the text as drafted; differs once edited")
-    alerts: dict[str, AlertText] = {}  # by tier name
+    text_hash: Hash | None = Field(
+        default=None, description="hash of the text as drafted or as last reviewed; differs once edited"
+    )
+    alerts: dict[Name, AlertText] = {}  # by tier name
     runbook: RunbookText = RunbookText()
     rejected: list[str] = []  # why parts of the model's answer were not used (for reviewers)
 

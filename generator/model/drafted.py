@@ -2,7 +2,8 @@
 
 Loaded from `slo_specs/drafts/<service>.yaml` by `generator.ai.drafts` and
 carried on the model, so renderers use it without touching files or network.
-Every text here has already passed the checks in `generator.ai.checks`.
+Every text here has already passed the checks in `generator.ai.checks`; text that is
+not reviewed is only here when render was asked for it (--include-unreviewed-drafts).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ class DraftedProse:
     triage: tuple[str, ...] = ()
     mitigation: tuple[str, ...] = ()
     investigation: tuple[Query, ...] = ()
-    reviewed: bool = False
+    reviewed: bool = False  # reviewed, and the text unchanged since the review
     stale: bool = False  # the spec changed since the text was drafted
+    withheld: str = ""  # why a draft's text is not used ("not reviewed", "edited after review"); no text then
     model: str = ""  # which model drafted it, or a note that people wrote it
     source: str = ""  # draft file, e.g. slo_specs/drafts/checkout.yaml
 

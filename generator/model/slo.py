@@ -89,7 +89,7 @@ class SLO:
     labels: tuple[tuple[str, str], ...] = ()
     expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
     source: str = ""  # spec file, relative to the specs directory
-    drafted: DraftedProse | None = None  # reviewed-or-not AI prose from slo_specs/drafts/
+    drafted: DraftedProse | None = None  # reviewed AI prose from slo_specs/drafts/ (or why it is withheld)
     budget_stages: tuple[BudgetStage, ...] = DEFAULT_STAGES  # error-budget policy of the SLO's service
 
     @property
@@ -150,6 +150,7 @@ class Settings:
     alertmanager_output: str = "full"  # full: whole alertmanager.yml; subtree: routes/receivers to include
     alertmanager_base: str = ""  # text of slo_specs/alertmanager.base.yml (full mode merges it), "" if absent
     alertmanager_base_source: str = ""  # that file, for messages and the rendered header
+    secrets_dir: str = "/etc/alertmanager/secrets"  # every *_file path is inside it ({team}: per team)
     allow_silent_pages: bool | tuple[str, ...] = False  # True: every team; else the teams named
 
     def allows_silent_pages(self, team: str) -> bool:

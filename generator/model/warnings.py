@@ -75,5 +75,38 @@ def _low_traffic(slo: SLO, rate: Decimal) -> list[SpecWarning]:
     return found
 
 
+def _secret_files(node: object) -> list[str]:
+    """`*_file` paths in a receiver's fields, at any depth (http_config included)."""
+    if isinstance(node, dict):
+        own = [value for key, value in node.items() if str(key).endswith("_file") and isinstance(value, str)]
+        return own + [path for value in node.values() for path in _secret_files(value)]
+    if isinstance(node, list | tuple):
+        return [path for item in node for path in _secret_files(item)]
+    return []
+
+
+def shared_secret_warnings(model: Model) -> list[SpecWarning]:
+    """Two teams reading one secret file: either can send as the other (and rotating it hits both)."""
+    users: dict[str, dict[str, str]] = {}  # path -> team -> source
+    for team in model.teams:
+        for _, receivers in team.receivers:
+            for receiver in receivers:
+                for path in _secret_files(dict(receiver.config)):
+                    users.setdefault(path, {})[team.name] = team.source
+    found = []
+    for path, teams in sorted(users.items()):
+        if len(teams) > 1:
+            names = sorted(teams)
+            found.append(
+                SpecWarning(
+                    teams[names[0]],
+                    "secrets",
+                    f"teams {', '.join(names)} all read the secret file {path}; give each team its own file "
+                    f"(settings.secrets_dir: {model.settings.secrets_dir.rstrip('/')}/{{team}} enforces it)",
+                )
+            )
+    return found
+
+
 def model_warnings(model: Model) -> list[SpecWarning]:
-    return sorted(warning for slo in model.slos for warning in slo_warnings(slo))
+    return sorted([warning for slo in model.slos for warning in slo_warnings(slo)] + shared_secret_warnings(model))

@@ -13,32 +13,9 @@ from pathlib import Path
 from generator.model.slo import Model
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import NOT_SPEC_FILES, display_name
+from generator.spec.secrets import base_config_errors
 from generator.spec.yaml_source import Document, read_documents
 from generator.targets.alertmanager.names import DEFAULT_RECEIVER, generated_names
-
-# Alertmanager fields that hold a secret, and the file-reference field to use instead.
-SECRET_KEYS: dict[str, str | None] = {
-    "smtp_auth_password": "smtp_auth_password_file",
-    "smtp_auth_secret": None,
-    "slack_api_url": "slack_api_url_file",
-    "opsgenie_api_key": "opsgenie_api_key_file",
-    "victorops_api_key": "victorops_api_key_file",
-    "wechat_api_secret": None,
-    "routing_key": "routing_key_file",
-    "service_key": "service_key_file",
-    "api_key": "api_key_file",
-    "auth_password": "auth_password_file",
-    "auth_secret": None,
-    "password": "password_file",
-    "credentials": "credentials_file",
-    "bearer_token": "bearer_token_file",
-    "client_secret": "client_secret_file",
-    "user_key": None,
-    "token": None,
-    "bot_token": None,
-    "api_secret": None,
-}
-SLACK_SECRET = ("slack_configs", "api_url", "api_url_file")  # Slack's api_url is the webhook secret
 
 
 def with_alertmanager_base(model: Model, root: Path) -> Model:
@@ -69,7 +46,7 @@ def check_base(document: Document, generated: dict[str, set[str]]) -> list[SpecE
     data = document.data
     if not isinstance(data, dict):
         return [document.error((), "an Alertmanager config must be a mapping (global, route, receivers, ...)")]
-    errors = _secrets(document, data, ())
+    errors = base_config_errors(document)
     route = data.get("route")
     if route is not None:
         if not isinstance(route, dict):
@@ -100,30 +77,4 @@ def check_base(document: Document, generated: dict[str, set[str]]) -> list[SpecE
     for key in ("templates", "inhibit_rules"):
         if not isinstance(data.get(key, []), list):
             errors.append(document.error((key,), f"{key} must be a list"))
-    return errors
-
-
-def _secrets(document: Document, node: object, path: tuple) -> list[SpecError]:
-    errors: list[SpecError] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            here = path + (key,)
-            secret = key in SECRET_KEYS or (key == SLACK_SECRET[1] and SLACK_SECRET[0] in path)
-            if secret and isinstance(value, str) and value:
-                instead = SLACK_SECRET[2] if key == SLACK_SECRET[1] else SECRET_KEYS[key]
-                advice = (
-                    f"use {instead!r} with a file path" if instead else "this secret has no file form in Alertmanager"
-                )
-                errors.append(
-                    document.error(
-                        here,
-                        f"{key!r} would copy a secret into rendered/; {advice} (secrets are never rendered)",
-                        at_key=True,
-                    )
-                )
-            else:
-                errors.extend(_secrets(document, value, here))
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            errors.extend(_secrets(document, item, path + (index,)))
     return errors

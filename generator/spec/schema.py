@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from generator.model.durations import parse_duration
+from generator.spec.secrets import secrets_dir_problem
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -302,6 +303,17 @@ class PolicySettings(Strict):
     alertmanager_output: Literal["full", "subtree"] | None = None
     # Accept pages that reach a receiver without integrations (nobody is paged): every team, or these teams.
     allow_silent_pages: bool | list[Name] | None = None
+    secrets_dir: str | None = Field(
+        default=None, description="directory every *_file path must be in; {team} stands for the team's name"
+    )
+
+    @field_validator("secrets_dir")
+    @classmethod
+    def _secrets_dir(cls, value: str | None) -> str | None:
+        problem = None if value is None else secrets_dir_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("evaluation_interval", "missing_sli_for")
     @classmethod

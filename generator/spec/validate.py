@@ -15,6 +15,7 @@ from generator.model.policy import (
     apply_overrides,
 )
 from generator.model.severity import MISSING_SLI_TIER
+from generator.spec import secrets
 from generator.spec.budget_checks import budget_policy_errors
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
@@ -58,6 +59,7 @@ def validate(specs: SpecSet) -> None:
     base = global_tiers(specs) if not policy_errors else DEFAULT_TIERS
     teams = _check_teams(specs, errors)
     errors += _check_silent_page_teams(specs, teams)
+    errors += secrets.spec_set_errors(specs)
     # A Teams document that failed its schema check would make every team look missing.
     check_teams = not ({"Teams", "*"} & specs.failed_kinds)
     seen_services: dict[str, LoadedDocument] = {}

@@ -1,9 +1,10 @@
 """Runbooks: one Markdown file per SLO covering all its alerts (pure: model -> text).
 
 Facts (queries, thresholds, timings, receivers) always come from the model;
-prose sections use reviewed-or-not drafted text when there is a draft
-(`slo.drafted`) and a skeleton otherwise, so every alert's `runbook_url`
-resolves to a file even before anyone drafted anything.
+prose sections use drafted text when there is a trusted draft (`slo.drafted`;
+unreviewed text only with `render --include-unreviewed-drafts`, under a warning)
+and a skeleton otherwise, so every alert's `runbook_url` resolves to a file even
+before anyone drafted anything. Spec text is escaped (`targets.markdown`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from generator.targets.investigation import (
     raw_queries,
 )
 from generator.targets.links import RUNBOOKS_DIR, dashboard_url, runbook_path
+from generator.targets.markdown import md_code, md_inline, md_item
 from generator.targets.prose import alert_prose
 from generator.targets.rules import windows_of
 
@@ -40,6 +42,7 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+_ENV.filters.update(md=md_inline, md_code=md_code, md_item=md_item)  # spec text is literal; drafted items one line
 
 
 def render_runbooks(model: Model) -> dict[str, str]:
@@ -68,6 +71,7 @@ def render_runbook(slo: SLO, model: Model) -> str:
         sli=_sli_text(slo),
         alerts=_alerts(slo, model),
         prose=_prose_status(slo),
+        unreviewed_warning=_unreviewed_warning(slo),
         windows=[(w.text, error_ratio_query(slo, w.text)) for w in windows_of(slo)],
         burn_windows=_burn_windows(slo),
         budget_query=budget_remaining_query(slo),
@@ -140,10 +144,10 @@ def _sli_text(slo: SLO) -> str:
         selector = "{" + sli.selector + "}" if sli.selector else ""
         return (
             f"the share of requests slower than {sli.threshold} on the histogram "
-            f"`{sli.histogram}{selector}` (traffic weighted)"
+            f"{md_code(sli.histogram + selector)} (traffic weighted)"
         )
     if isinstance(sli, BoolGaugeSLI):
-        return f"the share of failed samples of `{sli.metric}`: each sample is one probe, 0 is a failure"
+        return f"the share of failed samples of {md_code(sli.metric)}: each sample is one probe, 0 is a failure"
     return (
         "an error ratio the spec computes itself; windows longer than the shortest one average "
         "it over time, so a quiet hour counts as much as a busy one"
@@ -195,9 +199,27 @@ def _prose_status(slo: SLO) -> str:
             f"skeleton text: no draft yet (`sloforge draft --service {slo.service} --slo {slo.name}` "
             "writes one for review)"
         )
+    if drafted.withheld:
+        return (
+            f"skeleton text: the draft in {md_code(drafted.source)} is not used, {drafted.withheld} "
+            f"(`sloforge draft --service {slo.service} --slo {slo.name} --mark-reviewed` after reviewing it)"
+        )
     state = "reviewed" if drafted.reviewed else "NOT REVIEWED yet: read it with care"
     stale = "; STALE: the SLO changed since it was drafted" if drafted.stale else ""
-    return f"drafted text from `{drafted.source}` ({state}{stale}; {drafted.model or 'model unknown'})"
+    return (
+        f"drafted text from {md_code(drafted.source)} ({state}{stale}; {md_inline(drafted.model or 'model unknown')})"
+    )
+
+
+def _unreviewed_warning(slo: SLO) -> str | None:
+    """A visible banner when unreviewed text is shown (render --include-unreviewed-drafts)."""
+    drafted = slo.drafted
+    if drafted is None or drafted.withheld or drafted.reviewed:
+        return None
+    return (
+        "**Warning: this runbook shows AI-drafted text that nobody has reviewed** (rendered with "
+        "`--include-unreviewed-drafts`). Trust the queries and numbers, not the prose."
+    )
 
 
 def _burn_windows(slo: SLO) -> list[tuple[str, str]]:
@@ -221,9 +243,9 @@ def _dashboard_link(model: Model, slo: SLO) -> str:
 
 def _receiver_text(receiver: Receiver) -> str:
     if receiver.type == "slack":
-        return f"Slack channel {receiver.get('channel')}"
+        return md_inline(f"Slack channel {receiver.get('channel')}")
     if receiver.type == "email":
-        return f"email to {receiver.get('to')}"
+        return md_inline(f"email to {receiver.get('to')}")
     if receiver.type == "pagerduty":
         return "PagerDuty (routing key from a secret file)"
     if receiver.type == "opsgenie":

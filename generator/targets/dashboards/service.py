@@ -17,6 +17,7 @@ from generator.targets.links import (
     runbook_url,
     slo_row_anchor,
 )
+from generator.targets.markdown import md_code, md_inline
 
 TIER_COLORS = {"page": P.RED, "ticket": P.ORANGE}
 SLI_KIND_TEXT = {
@@ -203,7 +204,7 @@ def about(slo: SLO, runbook: str) -> str:
     objective = format_number(slo.objective)
     budget = format_number(slo.error_budget * 100)
     lines = [
-        f"**{slo.description or slo.name}**",
+        f"**{md_inline(slo.description or slo.name)}**",
         "",
         f"Objective **{objective}%** over **{slo.window}**; error budget {budget}%. "
         f"SLI: {SLI_KIND_TEXT.get(slo.sli.kind, slo.sli.kind)}.",
@@ -218,7 +219,7 @@ def about(slo: SLO, runbook: str) -> str:
         )
     if not slo.tiers:
         lines.append("| (none enabled) | | | | |")
-    lines += ["", f"[Runbook]({runbook}) · [SLO overview]({overview_link()}) · spec: `{slo.source}`"]
+    lines += ["", f"[Runbook]({runbook}) · [SLO overview]({overview_link()}) · spec: {md_code(slo.source)}"]
     return "\n".join(lines)
 
 
