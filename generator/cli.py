@@ -66,10 +66,32 @@ def _with(options):
     return decorate
 
 
-def _model_or_exit(specs: Path, policy: Path | None, runbook_base_url: str | None, dashboard_base_url: str | None):
+deploy_format_option = click.option(
+    "--format",
+    "deploy_formats",
+    multiple=True,
+    type=click.Choice(["prometheus", "operator", "mimir", "cortex", "thanos"]),
+    help="Deployment format rendered beside prometheus/rules/ (repeatable; overrides the Policy's "
+    "deploy.formats; `prometheus` alone: plain rules only). See docs/deploy.md.",
+)
+
+
+def _model_or_exit(
+    specs: Path,
+    policy: Path | None,
+    runbook_base_url: str | None,
+    dashboard_base_url: str | None,
+    deploy_formats: tuple[str, ...] = (),
+):
+    from generator.targets.deploy import operator_errors, with_formats
+
     settings = {"runbook_base_url": runbook_base_url, "dashboard_base_url": dashboard_base_url}
     try:
-        return load_model(specs, policy, {k: v for k, v in settings.items() if v is not None})
+        model = load_model(specs, policy, {k: v for k, v in settings.items() if v is not None})
+        model = with_formats(model, deploy_formats) if deploy_formats else model
+        if errors := operator_errors(model):
+            raise SpecErrors(errors)
+        return model
     except SpecErrors as exc:
         for error in exc.errors:
             err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
@@ -146,6 +168,7 @@ def _report_warnings(warnings: list, strict: bool, verb: str) -> None:
 @_with(base_url_options)
 @require_reviewed_option
 @strict_option
+@deploy_format_option
 def render(
     specs: Path,
     out: Path,
@@ -154,6 +177,7 @@ def render(
     dashboard_base_url: str | None,
     require_reviewed: bool = False,
     strict: bool = False,
+    deploy_formats: tuple[str, ...] = (),
 ) -> None:
     """Render SPECS into OUT, replacing OUT as a whole.
 
@@ -161,7 +185,7 @@ def render(
     Drafted prose from SPECS/drafts/ is merged in without any network access.
     Alert-quality warnings are printed (exit 0); --strict makes them errors.
     """
-    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
+    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url, deploy_formats)
     _review_drafts(specs, model, require_reviewed, "nothing was written.")
     tree = render_tree(model)
     _report_warnings(_warnings(model), strict, "nothing was written.")
@@ -184,6 +208,7 @@ def render(
 @policy_option
 @_with(base_url_options)
 @require_reviewed_option
+@deploy_format_option
 def check(
     specs: Path,
     out: Path,
@@ -191,12 +216,13 @@ def check(
     runbook_base_url: str | None,
     dashboard_base_url: str | None,
     require_reviewed: bool = False,
+    deploy_formats: tuple[str, ...] = (),
 ) -> None:
     """Exit 1 when OUT differs from a fresh render of SPECS (drift check for CI).
 
     Also lists drafts that are unreviewed or stale (the SLO changed since drafting).
     """
-    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url)
+    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url, deploy_formats)
     _review_drafts(specs, model, require_reviewed, "review them, then set `reviewed: true`.")
     drift = compare(render_tree(model), read_tree(out))
     if drift.clean:

@@ -148,6 +148,10 @@ class Settings:
     alertmanager_output: str = "full"  # full: whole alertmanager.yml; subtree: routes/receivers to include
     alertmanager_base: str = ""  # text of slo_specs/alertmanager.base.yml (full mode merges it), "" if absent
     alertmanager_base_source: str = ""  # that file, for messages and the rendered header
+    deploy_formats: tuple[str, ...] = ()  # operator, mimir, cortex, thanos: rendered beside prometheus/rules/
+    operator_namespace: str = ""  # PrometheusRule metadata.namespace ("" leaves it out)
+    operator_labels: tuple[tuple[str, str], ...] = ()  # PrometheusRule metadata.labels (ruleSelector)
+    thanos_partial_response_strategy: str = ""  # warn | abort | "" (Thanos Ruler's default)
 
 
 @dataclass(frozen=True)

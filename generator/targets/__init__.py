@@ -7,6 +7,7 @@ from collections.abc import Callable
 from generator.model.slo import Model
 from generator.targets.alertmanager import render_alertmanager
 from generator.targets.dashboards import render_dashboards
+from generator.targets.deploy import render_deploy
 from generator.targets.rule_tests import render_rule_tests
 from generator.targets.rules import render_rules
 from generator.targets.runbooks import render_runbooks
@@ -20,6 +21,7 @@ RENDERERS: tuple[Renderer, ...] = (
     render_alertmanager,
     render_runbooks,
     render_dashboards,
+    render_deploy,  # operator/, mimir/, cortex/, thanos/ when asked for; nothing by default
 )
 
 
