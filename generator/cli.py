@@ -451,5 +451,33 @@ def simulate(
         sys.exit(EXIT_FAILED)
 
 
+@main.command()
+@click.option(
+    "--out",
+    "schema_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the schema to this file (default: print it), e.g. slo_specs/sloforge.schema.json.",
+)
+def schema(schema_out: Path | None) -> None:
+    """Print the JSON Schema of the spec documents, for editor completion and checks.
+
+    Spec files point at it with a first line such as
+    `# yaml-language-server: $schema=./sloforge.schema.json`.
+    """
+    from generator.spec.json_schema import spec_json_schema_text
+
+    text = spec_json_schema_text()
+    if schema_out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        schema_out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"error: cannot write {schema_out}: {exc.strerror or exc}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    out_console.print(f"wrote {schema_out}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

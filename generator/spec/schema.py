@@ -10,7 +10,15 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from generator.model.durations import parse_duration
 
@@ -110,7 +118,13 @@ class TierSpec(Strict):
 class SLOSpec(Strict):
     name: Name
     description: str = ""
-    objective: Annotated[Decimal, Field(gt=0, lt=100)]
+    objective: Annotated[
+        Decimal,
+        Field(gt=0, lt=100),
+        WithJsonSchema(  # the validator below takes numbers only; the generated schema would allow text
+            {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100, "description": "percent, e.g. 99.9"}
+        ),
+    ]
     window: str = "30d"
     sli: SLISpec
     alerting: dict[str, TierSpec | None] = {}
