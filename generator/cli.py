@@ -479,5 +479,27 @@ def schema(schema_out: Path | None) -> None:
     out_console.print(f"wrote {schema_out}")
 
 
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."), metavar="[DIR]")
+def init(directory: Path) -> None:
+    """Scaffold a new SLO repository in DIR (default: here): example specs, the schema,
+    a Makefile, CI workflows (GitHub Actions, GitLab CI) and a pre-commit hook.
+
+    Creates files only; refuses (exit 2, nothing written) when any of them exists.
+    """
+    from generator.scaffold import ScaffoldError, init_repository
+
+    try:
+        created = init_repository(directory)
+    except ScaffoldError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    for path in created:
+        out_console.print(f"created {directory / path}", markup=False)
+    out_console.print(
+        f"next: cd {directory} && make render && make ci   (install, CI and wiring: sloforge docs/deploy.md)"
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
