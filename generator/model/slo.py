@@ -152,6 +152,7 @@ class Settings:
     operator_namespace: str = ""  # PrometheusRule metadata.namespace ("" leaves it out)
     operator_labels: tuple[tuple[str, str], ...] = ()  # PrometheusRule metadata.labels (ruleSelector)
     thanos_partial_response_strategy: str = ""  # warn | abort | "" (Thanos Ruler's default)
+    grafana_dashboards_path: str = "/var/lib/grafana/dashboards/sloforge"  # where Grafana finds the dashboards
 
 
 @dataclass(frozen=True)

@@ -374,11 +374,23 @@ class PolicySettings(Strict):
     missing_sli_for: str | None = None
     alertmanager_output: Literal["full", "subtree"] | None = None
     deploy: DeploySettings | None = None
+    grafana_dashboards_path: str | None = Field(
+        default=None, description="absolute path inside Grafana of rendered/grafana/dashboards/ (provisioning file)"
+    )
 
     @field_validator("evaluation_interval", "missing_sli_for")
     @classmethod
     def _durations(cls, value: str | None) -> str | None:
         return None if value is None else _duration(value)
+
+    @field_validator("grafana_dashboards_path")
+    @classmethod
+    def _absolute_path(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("/") or re.search(r"[\x00-\x1f]", value)):
+            raise ValueError(
+                f"expected an absolute path inside Grafana such as /var/lib/grafana/dashboards/slo, got {value!r}"
+            )
+        return value
 
 
 class PolicyDoc(Strict):
