@@ -137,7 +137,7 @@ def test_ruler_files_parse_back_into_the_same_groups(tree):
         for service in ("shop", "search"):
             document = yaml.safe_load(tree[f"{directory}/{service}.yaml"])
             assert list(document) == ["namespace", "groups"]
-            assert document["namespace"] == service
+            assert document["namespace"] == f"sloforge-{service}"
             assert document["groups"] == plain_groups(tree, service)
             assert [group["name"] for group in document["groups"]] == [
                 f"sloforge-{service}-availability",
