@@ -232,6 +232,14 @@ def check(
         for path in paths:
             err.print(f"{label}: {out}/{path}")
     err.print(f"{out}/ is out of date: run `make render` (or `sloforge render`) and commit the result.")
+    from generator.targets.deploy import FORMAT_RENDERERS
+
+    stray_formats = sorted({path.split("/")[0] for path in drift.removed} & set(FORMAT_RENDERERS))
+    if stray_formats:
+        err.print(
+            f"{out}/ has {', '.join(stray_formats)}/ from `render --format`: give `check` the same --format, "
+            "or list the formats under `deploy.formats` in a Policy document (docs/deploy.md)."
+        )
     sys.exit(EXIT_FAILED)
 
 

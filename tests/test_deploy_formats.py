@@ -194,6 +194,7 @@ def test_cli_format_option_render_and_check(tmp_path):
     assert runner.invoke(main, [*check, "--format", "operator"]).exit_code == 0
     stale = runner.invoke(main, check)
     assert stale.exit_code == 1 and "not rendered any more: " in stale.output
+    assert "has operator/ from `render --format`: give `check` the same --format" in stale.output
 
 
 @pytest.mark.parametrize(
