@@ -11,11 +11,12 @@ import dataclasses
 from collections.abc import Callable, Iterable
 
 from generator.model.slo import Model
+from generator.targets.deploy.groups import ServiceGroups, service_groups
 from generator.targets.deploy.operator import operator_errors, render_operator
 from generator.targets.deploy.ruler import render_cortex, render_mimir
 from generator.targets.deploy.thanos import render_thanos
 
-FORMAT_RENDERERS: dict[str, Callable[[Model], dict[str, str]]] = {
+FORMAT_RENDERERS: dict[str, Callable[[Model, ServiceGroups], dict[str, str]]] = {
     "operator": render_operator,
     "mimir": render_mimir,
     "cortex": render_cortex,
@@ -28,9 +29,12 @@ __all__ = ["FORMAT_RENDERERS", "PLAIN_FORMAT", "operator_errors", "render_deploy
 
 def render_deploy(model: Model) -> dict[str, str]:
     """Every format the settings ask for; nothing by default, so `rendered/` keeps its plain layout."""
+    if not model.settings.deploy_formats:
+        return {}
+    groups = service_groups(model)  # built once, shared read-only by every format
     tree: dict[str, str] = {}
     for name in model.settings.deploy_formats:
-        tree.update(FORMAT_RENDERERS[name](model))
+        tree.update(FORMAT_RENDERERS[name](model, groups))
     return tree
 
 
