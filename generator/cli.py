@@ -68,18 +68,35 @@ def _with(options):
     return decorate
 
 
+deploy_format_option = click.option(
+    "--format",
+    "deploy_formats",
+    multiple=True,
+    type=click.Choice(["prometheus", "operator", "mimir", "cortex", "thanos"]),
+    help="Deployment format rendered beside prometheus/rules/ (repeatable; overrides the Policy's "
+    "deploy.formats; `prometheus` alone: plain rules only). See docs/deploy.md.",
+)
+
+
 def _model_or_exit(
     specs: Path,
     policy: Path | None,
     runbook_base_url: str | None,
     dashboard_base_url: str | None,
     include_unreviewed_drafts: bool = False,
+    deploy_formats: tuple[str, ...] = (),
 ):
+    from generator.targets.deploy import operator_errors, with_formats
+
     settings = {"runbook_base_url": runbook_base_url, "dashboard_base_url": dashboard_base_url}
     try:
-        return load_model(
+        model = load_model(
             specs, policy, {k: v for k, v in settings.items() if v is not None}, include_unreviewed_drafts
         )
+        model = with_formats(model, deploy_formats) if deploy_formats else model
+        if errors := operator_errors(model):
+            raise SpecErrors(errors)
+        return model
     except SpecErrors as exc:
         for error in exc.errors:
             err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
@@ -163,6 +180,7 @@ def _report_warnings(warnings: list, strict: bool, verb: str) -> None:
 @require_reviewed_option
 @unreviewed_option
 @strict_option
+@deploy_format_option
 def render(
     specs: Path,
     out: Path,
@@ -172,6 +190,7 @@ def render(
     require_reviewed: bool = False,
     include_unreviewed_drafts: bool = False,
     strict: bool = False,
+    deploy_formats: tuple[str, ...] = (),
 ) -> None:
     """Render SPECS into OUT, replacing OUT as a whole.
 
@@ -180,7 +199,9 @@ def render(
     Only reviewed drafts are used unless --include-unreviewed-drafts.
     Alert-quality warnings are printed (exit 0); --strict makes them errors.
     """
-    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts)
+    model = _model_or_exit(
+        specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats
+    )
     _review_drafts(specs, model, require_reviewed, "nothing was written.")
     tree = render_tree(model)
     _report_warnings(_warnings(model), strict, "nothing was written.")
@@ -204,6 +225,7 @@ def render(
 @_with(base_url_options)
 @require_reviewed_option
 @unreviewed_option
+@deploy_format_option
 def check(
     specs: Path,
     out: Path,
@@ -212,12 +234,15 @@ def check(
     dashboard_base_url: str | None,
     require_reviewed: bool = False,
     include_unreviewed_drafts: bool = False,
+    deploy_formats: tuple[str, ...] = (),
 ) -> None:
     """Exit 1 when OUT differs from a fresh render of SPECS (drift check for CI).
 
     Also lists drafts that are unreviewed or stale (the SLO or the text changed since).
     """
-    model = _model_or_exit(specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts)
+    model = _model_or_exit(
+        specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats
+    )
     _review_drafts(specs, model, require_reviewed, "review them, then set `reviewed: true`.")
     drift = compare(render_tree(model), read_tree(out))
     if drift.clean:
@@ -227,6 +252,14 @@ def check(
         for path in paths:
             err.print(f"{label}: {out}/{path}")
     err.print(f"{out}/ is out of date: run `make render` (or `sloforge render`) and commit the result.")
+    from generator.targets.deploy import FORMAT_RENDERERS
+
+    stray_formats = sorted({path.split("/")[0] for path in drift.removed} & set(FORMAT_RENDERERS))
+    if stray_formats:
+        err.print(
+            f"{out}/ has {', '.join(stray_formats)}/ from `render --format`: give `check` the same --format, "
+            "or list the formats under `deploy.formats` in a Policy document (docs/deploy.md)."
+        )
     sys.exit(EXIT_FAILED)
 
 
@@ -473,6 +506,56 @@ def simulate(
         print_simulation(out_console, plan, result)
     if not result.ok:
         sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "schema_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the schema to this file (default: print it), e.g. slo_specs/sloforge.schema.json.",
+)
+def schema(schema_out: Path | None) -> None:
+    """Print the JSON Schema of the spec documents, for editor completion and checks.
+
+    Spec files point at it with a first line such as
+    `# yaml-language-server: $schema=./sloforge.schema.json`.
+    """
+    from generator.spec.json_schema import spec_json_schema_text
+
+    text = spec_json_schema_text()
+    if schema_out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        schema_out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"error: cannot write {schema_out}: {exc.strerror or exc}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    out_console.print(f"wrote {schema_out}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."), metavar="[DIR]")
+def init(directory: Path) -> None:
+    """Scaffold a new SLO repository in DIR (default: here): example specs, the schema,
+    a Makefile, CI workflows (GitHub Actions, GitLab CI) and a pre-commit hook.
+
+    Creates files only; refuses (exit 2, nothing written) when any of them exists.
+    """
+    from generator.scaffold import ScaffoldError, init_repository
+
+    try:
+        created = init_repository(directory)
+    except ScaffoldError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    for path in created:
+        out_console.print(f"created {directory / path}", markup=False)
+    out_console.print(
+        f"next: cd {directory} && make render && make ci   (install, CI and wiring: sloforge docs/deploy.md)"
+    )
 
 
 main.add_command(budget_command)

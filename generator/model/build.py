@@ -152,6 +152,7 @@ def _settings(specs: SpecSet, override: dict[str, str]) -> Settings:
     values: dict[str, object] = {}
     for doc in specs.of_kind(PolicyDoc):
         values.update(doc.model.settings.model_dump(exclude_none=True))  # type: ignore[attr-defined]
+    values.update(_deploy_settings(values.pop("deploy", None) or {}))
     values.update({k: v for k, v in override.items() if v is not None})
     if isinstance(values.get("allow_silent_pages"), list):
         values["allow_silent_pages"] = tuple(values["allow_silent_pages"])
@@ -159,3 +160,14 @@ def _settings(specs: SpecSet, override: dict[str, str]) -> Settings:
         if key in values:
             values[key] = parse_duration(str(values[key]))
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _deploy_settings(deploy: dict) -> dict[str, object]:
+    """The Policy's nested `deploy:` block as flat Settings fields."""
+    operator, thanos = deploy.get("operator", {}), deploy.get("thanos", {})
+    return {
+        "deploy_formats": tuple(dict.fromkeys(deploy.get("formats", ()))),
+        "operator_namespace": operator.get("namespace") or "",
+        "operator_labels": tuple(sorted(operator.get("labels", {}).items())),
+        "thanos_partial_response_strategy": thanos.get("partial_response_strategy") or "",
+    }

@@ -158,6 +158,12 @@ class Settings:
             isinstance(self.allow_silent_pages, tuple) and team in self.allow_silent_pages
         )
 
+    deploy_formats: tuple[str, ...] = ()  # operator, mimir, cortex, thanos: rendered beside prometheus/rules/
+    operator_namespace: str = ""  # PrometheusRule metadata.namespace ("" leaves it out)
+    operator_labels: tuple[tuple[str, str], ...] = ()  # PrometheusRule metadata.labels (ruleSelector)
+    thanos_partial_response_strategy: str = ""  # warn | abort | "" (Thanos Ruler's default)
+    grafana_dashboards_path: str = "/var/lib/grafana/dashboards/sloforge"  # where Grafana finds the dashboards
+
 
 @dataclass(frozen=True)
 class Model:

@@ -8,6 +8,8 @@ from generator.model.slo import Model
 from generator.targets.alertmanager import render_alertmanager
 from generator.targets.budget_tests import render_budget_tests
 from generator.targets.dashboards import render_dashboards
+from generator.targets.deploy import render_deploy
+from generator.targets.grafana_provisioning import render_grafana_provisioning
 from generator.targets.rule_tests import render_rule_tests
 from generator.targets.rules import render_rules
 from generator.targets.runbooks import render_runbooks
@@ -22,6 +24,8 @@ RENDERERS: tuple[Renderer, ...] = (
     render_alertmanager,
     render_runbooks,
     render_dashboards,
+    render_grafana_provisioning,
+    render_deploy,  # operator/, mimir/, cortex/, thanos/ when asked for; nothing by default
 )
 
 

@@ -28,8 +28,37 @@ class _Dumper(_Base):  # type: ignore[valid-type,misc]
         return True  # no &id001 anchors: every block reads on its own
 
 
+def go_reads_as_number(value: str) -> bool:
+    """Text that Go's YAML decoders (kubectl's sigs.k8s.io/yaml, yaml.v3) resolve to a number.
+
+    PyYAML follows YAML 1.1, where `1e3`, `0o17` or `+inf` stay strings, so it
+    would write them plain; kubectl would turn a PrometheusRule label `1e3`
+    into the number 1000 and the API server refuse it.
+    """
+    if not value or value[0] not in "0123456789+-.":
+        return False
+    text = value.replace("_", "")
+    try:
+        float(text)
+        return True
+    except ValueError:
+        pass
+    try:
+        int(text, 0)
+        return True
+    except ValueError:
+        pass
+    if text.lstrip("+-").lower().startswith("0x"):
+        try:
+            float.fromhex(text)
+            return True
+        except ValueError:
+            return False
+    return False
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
+    style = "|" if "\n" in value else ("'" if go_reads_as_number(value) else None)
     return dumper.represent_scalar(_STR_TAG, value, style=style)
 
 
@@ -52,6 +81,7 @@ def _is_plain(value: str) -> bool:
         bool(_PLAIN.fullmatch(value))
         and not value.endswith((" ", ":"))
         and not any(bad in value for bad in _UNSAFE_INSIDE)
+        and not go_reads_as_number(value)
         and _RESOLVER.resolve(ScalarNode, value, (True, False)) == _STR_TAG
     )
 
