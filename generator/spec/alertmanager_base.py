@@ -7,13 +7,14 @@ copied into rendered/, so literal secrets in it are errors too.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
 from generator.model.slo import Model
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import NOT_SPEC_FILES, display_name
-from generator.spec.yaml_source import Document, read_documents
+from generator.spec.yaml_source import Document, parse_documents, read_text
 from generator.targets.alertmanager.names import DEFAULT_RECEIVER, generated_names
 
 # Alertmanager fields that hold a secret, and the file-reference field to use instead.
@@ -43,15 +44,19 @@ SLACK_SECRET = ("slack_configs", "api_url", "api_url_file")  # Slack's api_url i
 
 def with_alertmanager_base(model: Model, root: Path) -> Model:
     """The model with the base config's text in its settings; raises SpecErrors for a bad base."""
-    found = [root / name for name in NOT_SPEC_FILES if (root / name).is_file()]
+    found = [root / name for name in NOT_SPEC_FILES if os.path.lexists(root / name)]  # a dangling link too
     if not found:
         return model
     display = display_name(found[0], root)
     if len(found) > 1:
         raise SpecErrors([SpecError(display, 1, 1, f"both {' and '.join(p.name for p in found)} exist; keep one")])
-    if not found[0].read_text(encoding="utf-8", errors="replace").strip():
+    text, read_error = read_text(found[0], display)
+    if read_error:
+        raise SpecErrors([read_error])
+    assert text is not None
+    if not text.strip():
         raise SpecErrors([SpecError(display, 1, 1, "the base config is empty; delete it or give at least `route:`")])
-    documents, errors = read_documents(found[0], display)
+    documents, errors = parse_documents(text, display)
     if errors or len(documents) != 1:
         raise SpecErrors(
             errors or [SpecError(display, 1, 1, "expected exactly one YAML document (an Alertmanager config)")]
@@ -60,7 +65,6 @@ def with_alertmanager_base(model: Model, root: Path) -> Model:
     errors = check_base(document, generated_names(model))
     if errors:
         raise SpecErrors(errors)
-    text = found[0].read_text(encoding="utf-8-sig")
     source = f"{root.resolve().name}/{found[0].name}"  # like Service sources: independent of the working directory
     return replace(model, settings=replace(model.settings, alertmanager_base=text, alertmanager_base_source=source))
 

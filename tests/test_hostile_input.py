@@ -1,0 +1,261 @@
+"""Hostile or careless input: a clear file:line:col error, exit 2, nothing runs and nothing is written.
+
+Each YAML input (specs, --policy, drafts, the Alertmanager base config,
+simulate scenarios) goes through one bounded reader; these tests feed it
+files built to hang, exhaust memory or crash the process.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from generator.output import read_tree
+
+REPO = Path(__file__).resolve().parent.parent
+TEAMS = textwrap.dedent(
+    """\
+    apiVersion: sloforge/v1
+    kind: Teams
+    teams:
+      payments:
+        page: {pagerduty: {routing_key_file: /etc/secrets/pd}}
+    """
+)
+SERVICE = textwrap.dedent(
+    """\
+    apiVersion: sloforge/v1
+    kind: Service
+    service: checkout
+    team: payments
+    slos:
+      - name: availability
+        objective: 99.9
+        sli:
+          events:
+            errors: sum(rate(req_total{code=~"5.."}[{{.window}}]))
+            total: sum(rate(req_total[{{.window}}]))
+    """
+)
+MEMORY_LIMIT = 1 << 30  # a bounded read needs far less; an alias bomb needs far more
+
+# ~600 bytes that expand to 10^9 nodes.
+BILLION_LAUGHS = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+DEEP = "a: " + "[" * 500 + "]" * 500 + "\n"
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        preexec_fn=_limits,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    """Specs with one good service and team, and a previous render."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "teams.yaml").write_text(TEAMS)
+    (specs / "checkout.yaml").write_text(SERVICE)
+    out = tmp_path / "out"
+    (out / "prometheus").mkdir(parents=True)
+    (out / "prometheus" / "old.yaml").write_text("previous render\n")
+    yield tmp_path
+    for path in tmp_path.rglob("*"):  # let pytest clean up what the test made unreadable
+        if not path.is_symlink():
+            path.chmod(0o777)
+
+
+def assert_bad_input(result: subprocess.CompletedProcess[str], where: str, fragment: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert where in result.stderr, result.stderr
+    assert fragment in result.stderr, result.stderr
+
+
+# --- YAML bounds: every input -------------------------------------------------------------------
+
+# (case, YAML text, "line:col" of the offending node, message fragment)
+BOUNDS = [
+    ("billion laughs", BILLION_LAUGHS, "4:29", "aliases expand to more than"),
+    ("500 levels of nesting", DEEP, "1:67", "nested deeper than 64 levels"),
+    ("alias inside its own anchor", "a: &x [1, *x]\n", "1:11", "refers to a node that contains it"),
+    ("too many aliases", "a: &x 1\nb: [" + ", ".join(["*x"] * 101) + "]\n", "2:405", "more than 100 aliases"),
+    ("long string", "a: " + "x" * (64 * 1024 + 1) + "\n", "1:4", "longer than 65536 characters"),
+    ("file over 1 MiB", "# " + "x" * (1 << 20) + "\n", "1:1", "larger than 1024 KiB"),
+]
+
+# Where a YAML file is read: (name, relative path under the work dir, extra CLI args).
+INPUTS = [
+    ("spec", "specs/bad.yaml", ("render", "--specs", "specs", "--out", "out")),
+    ("policy", "policy.yaml", ("render", "--specs", "specs", "--out", "out", "--policy", "policy.yaml")),
+    ("draft", "specs/drafts/checkout.yaml", ("render", "--specs", "specs", "--out", "out")),
+    ("alertmanager base", "specs/alertmanager.base.yml", ("render", "--specs", "specs", "--out", "out")),
+    (
+        "simulate scenario",
+        "scenario.yaml",
+        ("simulate", "--specs", "specs", "checkout/availability", "--scenario", "scenario.yaml"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "position", "fragment"), BOUNDS, ids=[c[0] for c in BOUNDS])
+def test_yaml_bombs_fail_fast_with_a_position_in_specs(workdir: Path, case, text, position, fragment):
+    (workdir / "specs" / "bad.yaml").write_text(text)
+    before = read_tree(workdir / "out")
+    started = time.monotonic()
+    result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir, timeout=30)
+    elapsed = time.monotonic() - started
+    assert_bad_input(result, f"specs/bad.yaml:{position}: ", fragment)
+    assert elapsed < 5, f"{case} took {elapsed:.1f}s"
+    assert read_tree(workdir / "out") == before
+
+
+@pytest.mark.parametrize(("name", "relative", "args"), INPUTS, ids=[i[0] for i in INPUTS])
+@pytest.mark.parametrize("bomb", ["billion laughs", "500 levels of nesting"])
+def test_every_yaml_input_is_bounded(workdir: Path, name: str, relative: str, args: tuple[str, ...], bomb: str):
+    case = next(c for c in BOUNDS if c[0] == bomb)
+    target = workdir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(case[1])
+    before = read_tree(workdir / "out")
+    started = time.monotonic()
+    result = run_cli(*args, cwd=workdir, timeout=30)
+    assert_bad_input(result, f"{relative}:{case[2]}: ", case[3])
+    assert time.monotonic() - started < 5
+    assert read_tree(workdir / "out") == before
+
+
+def test_bounded_reader_accepts_reasonable_aliases(tmp_path: Path):
+    from generator.spec.yaml_source import read_documents
+
+    path = tmp_path / "ok.yaml"
+    path.write_text("base: &b {x: 1, y: [1, 2]}\none: *b\ntwo: {<<: *b, z: 3}\n")
+    documents, errors = read_documents(path, "ok.yaml")
+    assert errors == []
+    assert documents[0].data == {
+        "base": {"x": 1, "y": [1, 2]},
+        "one": {"x": 1, "y": [1, 2]},
+        "two": {"x": 1, "y": [1, 2], "z": 3},
+    }
+
+
+# --- files that cannot be read -------------------------------------------------------------------
+
+
+@pytest.fixture
+def deny(monkeypatch) -> Callable[[Path], None]:
+    """chmod 000; as root (who reads anyway) the OS calls answer EACCES for that path as they would for a user."""
+    denied: set[str] = set()
+
+    def deny_path(path: Path) -> None:
+        path.chmod(0o000)
+        denied.add(os.path.abspath(path))
+
+    if os.geteuid() == 0:
+        real_scandir, real_open = os.scandir, Path.open
+
+        def scandir(path=".", *args):
+            if os.path.abspath(path) in denied:
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            return real_scandir(path, *args)
+
+        def path_open(self, *args, **kwargs):
+            if os.path.abspath(self) in denied:
+                raise PermissionError(13, "Permission denied", os.fspath(self))
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        monkeypatch.setattr(Path, "open", path_open)
+    return deny_path
+
+
+def run_in_process(workdir: Path, monkeypatch, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in this process (so `deny` applies), as a CompletedProcess; a traceback is kept in stderr."""
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    monkeypatch.chdir(workdir)
+    result = CliRunner().invoke(main, list(args))
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "Traceback: " + repr(result.exception)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, stderr)
+
+
+def test_unreadable_spec_file_is_an_error(workdir: Path, deny, monkeypatch):
+    deny(workdir / "specs" / "checkout.yaml")
+    result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out")
+    assert_bad_input(result, "specs/checkout.yaml:1:1: ", "cannot read the file: Permission denied")
+
+
+def test_unreadable_folder_under_specs_is_an_error_not_a_silent_skip(workdir: Path, deny, monkeypatch):
+    folder = workdir / "specs" / "more"
+    folder.mkdir()
+    (workdir / "specs" / "checkout.yaml").rename(folder / "checkout.yaml")
+    deny(folder)
+    result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out")
+    assert_bad_input(result, "specs/more:1:1: ", "cannot list this folder: Permission denied")
+
+
+def test_unreadable_policy_and_scenario_files(workdir: Path, deny, monkeypatch):
+    (workdir / "policy.yaml").write_text("apiVersion: sloforge/v1\nkind: Policy\n")
+    deny(workdir / "policy.yaml")
+    result = run_in_process(
+        workdir, monkeypatch, "render", "--specs", "specs", "--out", "out", "--policy", "policy.yaml"
+    )
+    assert_bad_input(result, "policy.yaml:1:1: ", "Permission denied")
+
+    (workdir / "scenario.yaml").write_text("phases: [{for: 1h, error_ratio: 0}]\n")
+    deny(workdir / "scenario.yaml")
+    result = run_in_process(
+        workdir, monkeypatch, "simulate", "--specs", "specs", "checkout/availability", "--scenario", "scenario.yaml"
+    )
+    assert_bad_input(result, "scenario.yaml:1:1: ", "Permission denied")
+
+
+def test_unreadable_or_dangling_alertmanager_base(workdir: Path, deny, monkeypatch):
+    base = workdir / "specs" / "alertmanager.base.yml"
+    base.write_text("route: {receiver: x}\nreceivers: [{name: x}]\n")
+    deny(base)
+    result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out")
+    assert_bad_input(result, "specs/alertmanager.base.yml:1:1: ", "Permission denied")
+    base.unlink()
+
+    base.symlink_to(workdir / "nowhere.yml")
+    result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir)
+    assert_bad_input(result, "specs/alertmanager.base.yml:1:1: ", "dangling symbolic link")
+
+
+def test_dangling_symlink_spec_is_an_error_not_a_silent_removal(workdir: Path):
+    (workdir / "specs" / "checkout.yaml").unlink()
+    (workdir / "specs" / "checkout.yaml").symlink_to(workdir / "moved-away.yaml")
+    result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir)
+    assert_bad_input(result, "specs/checkout.yaml:1:1: ", "dangling symbolic link")
+
+
+def test_fifo_spec_does_not_block(workdir: Path):
+    os.mkfifo(workdir / "specs" / "pipe.yaml")
+    result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir, timeout=20)
+    assert_bad_input(result, "specs/pipe.yaml:1:1: ", "is not a regular file")
