@@ -259,3 +259,155 @@ def test_fifo_spec_does_not_block(workdir: Path):
     os.mkfifo(workdir / "specs" / "pipe.yaml")
     result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir, timeout=20)
     assert_bad_input(result, "specs/pipe.yaml:1:1: ", "is not a regular file")
+
+
+# --- careless or hostile values: reported together, each at its node ---------------------------
+
+
+def spec_errors(tmp_path: Path, text: str) -> list[str]:
+    """`file:line:col: message` of every error loading specs = teams + `text` (empty when it loads)."""
+    from generator.pipeline import load_model
+    from generator.spec import SpecErrors
+
+    specs = tmp_path / "specs"
+    specs.mkdir(exist_ok=True)
+    (specs / "teams.yaml").write_text(TEAMS)
+    (specs / "s.yaml").write_text(textwrap.dedent(text))
+    try:
+        load_model(specs)
+    except SpecErrors as exc:
+        return [f"{Path(e.file).name}:{e.line}:{e.column}: {e.message}" for e in exc.errors]
+    return []
+
+
+def slo(name: str, sli: str, extra: str = "") -> str:
+    return f"  - name: {name}\n    objective: 99\n    sli: {sli}\n{extra}"
+
+
+HEAD = "apiVersion: sloforge/v1\nkind: Service\nservice: checkout\nteam: payments\n"
+RAW = "{raw: {error_ratio: 'x[{{.window}}]'}}"
+
+# (case, spec text, "line:col", fragment)
+CARELESS = [
+    (
+        "label runs a query",
+        HEAD + "labels: {note: '{{ with query \"up\" }}x{{ end }}'}\nslos:\n" + slo("a", RAW),
+        "5:16",
+        "Prometheus would run it as a Go template",
+    ),
+    ("label breaks the template", HEAD + "labels: {n: '1 {{ oops'}\nslos:\n" + slo("a", RAW), "5:13", "'{{'"),
+    ("label closes a template", HEAD + "labels: {n: 'a }} b'}\nslos:\n" + slo("a", RAW), "5:13", "'}}'"),
+    ("objective as a ratio", HEAD + "slos:\n" + slo("a", RAW).replace("99", "0.999"), "7:16", "did you mean 99.9?"),
+    (
+        "bool_gauge comparison",
+        HEAD + "slos:\n" + slo("a", "{bool_gauge: {metric: 'x < bool 200'}}"),
+        "8:32",
+        "not a series selector",
+    ),
+    (
+        "bool_gauge or vector(0)",
+        HEAD + "slos:\n" + slo("a", "{bool_gauge: {metric: 'up{job=\"a\"} or vector(0)'}}"),
+        "8:32",
+        "not a series selector",
+    ),
+    (
+        "bool_gauge range",
+        HEAD + "slos:\n" + slo("a", "{bool_gauge: {metric: 'up[5m]'}}"),
+        "8:32",
+        "range selector",
+    ),
+    (
+        "latency selector with or",
+        HEAD + "slos:\n" + slo("a", '{latency: {histogram: h, selector: \'{a="1"} or {b="2"}\', threshold: 1s}}'),
+        "8:45",
+        "not a series selector",
+    ),
+    (
+        "latency selector or vector(0)",
+        HEAD + "slos:\n" + slo("a", "{latency: {histogram: h, selector: '{a=\"1\"} or vector(0)', threshold: 1s}}"),
+        "8:45",
+        "label matchers in braces",
+    ),
+    (
+        "histogram with _bucket",
+        HEAD + "slos:\n" + slo("a", "{latency: {histogram: h_bucket, threshold: 1s}}"),
+        "8:32",
+        "did you mean 'h'?",
+    ),
+    (
+        "policy base URL without scheme",
+        HEAD + "slos:\n" + slo("a", RAW) + "---\napiVersion: sloforge/v1\nkind: Policy\n"
+        "settings: {runbook_base_url: runbooks.example.com}\n",
+        "12:30",
+        "not an http(s) URL with a host",
+    ),
+    (
+        "policy base URL template",
+        HEAD + "slos:\n" + slo("a", RAW) + "---\napiVersion: sloforge/v1\nkind: Policy\n"
+        "settings: {dashboard_base_url: 'https://g.example.com/{{ with query \"up\" }}{{ end }}'}\n",
+        "12:32",
+        "Go template",
+    ),
+    (
+        "evaluation interval 1ms",
+        HEAD + "slos:\n" + slo("a", RAW) + "---\napiVersion: sloforge/v1\nkind: Policy\n"
+        "settings: {evaluation_interval: 1ms}\n",
+        "12:33",
+        "outside 10s..5m",
+    ),
+    (
+        "evaluation interval 2d",
+        HEAD + "slos:\n" + slo("a", RAW) + "---\napiVersion: sloforge/v1\nkind: Policy\n"
+        "settings: {evaluation_interval: 2d}\n",
+        "12:33",
+        "outside 10s..5m",
+    ),
+    (
+        "policy short window 1s",
+        HEAD + "slos:\n" + slo("a", RAW) + "---\napiVersion: sloforge/v1\nkind: Policy\n"
+        "tiers: {page-fast: {short_window: 1s}}\n",
+        "12:35",
+        "short_window 1s is shorter than 1m",
+    ),
+    (
+        "SLO short window under the evaluation interval",
+        HEAD
+        + "slos:\n"
+        + slo("a", RAW, "    alerting: {page-slow: {short_window: 2m}}\n")
+        + "---\napiVersion: sloforge/v1\nkind: Policy\nsettings: {evaluation_interval: 3m}\n",
+        "9:42",
+        "evaluation interval (3m)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "position", "fragment"), CARELESS, ids=[c[0] for c in CARELESS])
+def test_careless_values_are_spec_errors(tmp_path: Path, case: str, text: str, position: str, fragment: str):
+    errors = spec_errors(tmp_path, text)
+    assert any(e.startswith(f"s.yaml:{position}: ") and fragment in e for e in errors), errors
+
+
+def test_careless_mistakes_are_reported_together(tmp_path: Path):
+    text = (
+        HEAD
+        + "labels: {n: '{{ oops'}\nslos:\n"
+        + slo("a", RAW).replace("99", "0.99")
+        + slo("b", "{latency: {histogram: h_bucket, threshold: 1s}}")
+    )
+    errors = spec_errors(tmp_path, text)
+    assert len(errors) == 3, errors
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "fragment"),
+    [
+        ("--runbook-base-url", '{{ with query "up" }}{{ end }}', "Go template"),
+        ("--dashboard-base-url", "grafana.example.com", "http(s) URL"),
+        ("--runbook-base-url", "https://x.example.com/a b", "whitespace"),
+    ],
+)
+def test_bad_base_url_flags_are_usage_errors(workdir: Path, monkeypatch, flag: str, value: str, fragment: str):
+    before = read_tree(workdir / "out")
+    result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out", flag, value)
+    assert_bad_input(result, f"Invalid value for '{flag}'", fragment)
+    assert read_tree(workdir / "out") == before

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from generator.model.durations import DurationError, parse_duration
+from generator.model.durations import Duration, DurationError, parse_duration
 from generator.model.policy import (
     DEFAULT_TIERS,
     MISSING_NEW_TIER_FIELDS,
@@ -14,18 +14,22 @@ from generator.model.policy import (
     TierPolicy,
     apply_overrides,
 )
+from generator.model.slo import Settings
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
-from generator.spec.promql import parse_error, substitute_window
+from generator.spec.promql import parse_error, selector_problem, substitute_window
 from generator.spec.schema import (
     WINDOW_PLACEHOLDER,
     PolicyDoc,
     ServiceDoc,
     SLOSpec,
     TeamsDoc,
+    TierSpec,
 )
 
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 90
+MIN_TIER_WINDOW = "1m"  # an alert window shorter than this holds one or two scrapes at most
+HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")  # sloforge adds these to the histogram's base name
 RESERVED_LABELS = {"slo_service", "slo_name", "slo_window", "slo_tier", "severity", "team", "alertname", "__name__"}
 
 
@@ -96,7 +100,7 @@ def validate(specs: SpecSet) -> None:
                     )
                 )
             names.setdefault(slo.name, index)
-            errors += _check_slo(src, path, slo, base)
+            errors += _check_slo(src, path, slo, base, evaluation_interval(specs))
     errors += _check_failed_services(specs, base)
     if errors:
         raise SpecErrors(errors)
@@ -118,7 +122,7 @@ def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...]) -> list
                 slo = SLOSpec.model_validate(item)
             except ValidationError:
                 continue  # its schema errors are already reported
-            errors += _check_slo(src, ("slos", index), slo, base)
+            errors += _check_slo(src, ("slos", index), slo, base, evaluation_interval(specs))
     return errors
 
 
@@ -134,6 +138,8 @@ def _check_policies(specs: SpecSet) -> list[SpecError]:
     known = {tier.name for tier in DEFAULT_TIERS}
     for doc in policies[:1]:
         for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
+            if spec is not None:
+                errors += _tier_window_errors(doc.source, ("tiers", name), spec, evaluation_interval(specs))
             if name in known or name in NOTIFY_CLASSES or spec is None:
                 continue
             fields = spec.model_dump(exclude_none=True)
@@ -163,10 +169,47 @@ def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:
     return set(teams)
 
 
-def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...]) -> list[SpecError]:
+def evaluation_interval(specs: SpecSet) -> Duration:
+    """The Policy's rule evaluation interval (already range-checked by the schema), else the default."""
+    for doc in specs.of_kind(PolicyDoc):
+        text = doc.model.settings.evaluation_interval  # type: ignore[attr-defined]
+        if text:
+            return parse_duration(text)
+    return Settings().evaluation_interval
+
+
+def _tier_window_errors(src, path: tuple, spec: TierSpec, interval: Duration) -> list[SpecError]:
+    """Windows so short that an alert could never see enough samples to fire."""
+    errors = []
+    minimum = parse_duration(MIN_TIER_WINDOW)
+    for field in ("short_window", "long_window"):
+        text = getattr(spec, field)
+        if text is None:
+            continue
+        window = parse_duration(text)
+        if window < minimum or window < interval:
+            floor = max(minimum, interval)
+            errors.append(
+                src.error(
+                    path + (field,),
+                    f"{field} {text} is shorter than {floor}: an alert window must be at least {minimum} and at "
+                    f"least the evaluation interval ({interval}), or it holds too few samples to fire",
+                )
+            )
+    return errors
+
+
+def _check_slo(
+    src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], interval: Duration | None = None
+) -> list[SpecError]:
     errors: list[SpecError] = []
     window = _check_window(src, path, slo.window, errors)
     errors += _check_sli(src, path + ("sli",), slo)
+    for name, spec in slo.alerting.items():
+        if spec is not None:
+            errors += _tier_window_errors(
+                src, path + ("alerting", name), spec, interval or Settings().evaluation_interval
+            )
     known = sorted({tier.name for tier in base} | set(NOTIFY_CLASSES))
     for name in slo.alerting:
         if name not in known:
@@ -255,27 +298,35 @@ def _check_sli(src, path: tuple, slo: SLOSpec) -> list[SpecError]:
         errors += _check_query(src, path + ("raw", "error_ratio"), sli.raw.error_ratio, needs_window=True)
     elif sli.bool_gauge:
         errors += _check_query(src, path + ("bool_gauge", "metric"), sli.bool_gauge.metric, needs_window=False)
-        if not errors and "(" in sli.bool_gauge.metric:
+        problem = None if errors else selector_problem(sli.bool_gauge.metric.strip())
+        if problem:
             errors.append(
                 src.error(
                     path + ("bool_gauge", "metric"),
-                    'expected a series selector such as probe_success{job="blackbox"}, not an expression',
+                    f'metric {problem}; expected a series selector such as probe_success{{job="blackbox"}}',
                 )
             )
     elif sli.latency:
         latency = sli.latency
-        selector = latency.selector.strip()
-        if selector and not (selector.startswith("{") and selector.endswith("}")):
-            errors.append(
-                src.error(
-                    path + ("latency", "selector"),
-                    "selector must be label matchers in braces, e.g. '{job=\"checkout\"}'",
+        for suffix in HISTOGRAM_SUFFIXES:
+            if latency.histogram.endswith(suffix):
+                base_name = latency.histogram.removesuffix(suffix)
+                errors.append(
+                    src.error(
+                        path + ("latency", "histogram"),
+                        f"histogram takes the base name, without {suffix}; did you mean {base_name!r}?",
+                    )
                 )
-            )
-        else:
-            problem = parse_error(f"{latency.histogram}_bucket{selector}")
-            if problem:
-                errors.append(src.error(path + ("latency", "selector"), f"selector does not parse: {problem}"))
+        selector = latency.selector.strip()
+        problem = (
+            "selector must be label matchers in braces, e.g. '{job=\"checkout\"}'"
+            if selector and not (selector.startswith("{") and selector.endswith("}"))
+            else selector_problem(f"{latency.histogram}_bucket{selector}")
+        )
+        if problem and not problem.startswith("selector"):
+            problem = f"selector {problem}; expected label matchers in braces, e.g. '{{job=\"checkout\"}}'"
+        if problem:
+            errors.append(src.error(path + ("latency", "selector"), problem))
         if latency.buckets is not None:
             threshold = parse_duration(latency.threshold).seconds
             try:
