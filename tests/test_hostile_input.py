@@ -411,3 +411,33 @@ def test_bad_base_url_flags_are_usage_errors(workdir: Path, monkeypatch, flag: s
     result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out", flag, value)
     assert_bad_input(result, f"Invalid value for '{flag}'", fragment)
     assert read_tree(workdir / "out") == before
+
+
+def _service(name: str) -> str:
+    return f"---\napiVersion: sloforge/v1\nkind: Service\nservice: {name}\nteam: payments\nslos:\n" + slo("a", RAW)
+
+
+NEW_TIER = "{notify: page, severity: critical, long_window: 1h, short_window: 5m, budget_share: 0.02, for: 2m}"
+
+
+def test_colliding_output_names_are_reported_together_with_positions(tmp_path: Path):
+    from generator.targets.links import dashboard_uid
+
+    hashed = "a-very-long-service-name-that-is-hashed-beyond-forty"
+    text = (
+        _service("slo-overview")  # its dashboard file gets a -service suffix ...
+        + _service("slo-overview-service")  # ... which is this service's file
+        + _service(hashed)
+        + _service(dashboard_uid(hashed).removeprefix("slo-"))  # a short name equal to the hashed uid
+        + "---\napiVersion: sloforge/v1\nkind: Policy\ntiers:\n"
+        + f"  page-1h: {NEW_TIER}\n  page1h: {NEW_TIER}\n  missing-sli: {NEW_TIER}\n"
+    )
+    errors = spec_errors(tmp_path, text)
+    assert any(
+        e.startswith("s.yaml:13:10: ") and "same dashboard file (grafana/dashboards/slo-overview-service.json)" in e
+        for e in errors
+    ), errors
+    assert any(e.startswith("s.yaml:31:10: ") and "same Grafana dashboard uid" in e for e in errors), errors
+    assert any(e.startswith("s.yaml:42:3: ") and "SLOBurnRatePage1h" in e for e in errors), errors
+    assert any(e.startswith("s.yaml:43:3: ") and "'missing-sli' is reserved" in e for e in errors), errors
+    assert len(errors) == 4, errors

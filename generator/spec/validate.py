@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from pydantic import ValidationError
@@ -52,12 +53,18 @@ def slo_tiers(base: tuple[TierPolicy, ...], slo: SLOSpec) -> tuple[TierPolicy, .
     return apply_overrides(base, overrides, allow_new=False)
 
 
-def validate(specs: SpecSet) -> None:
-    """Raise SpecErrors with every semantic problem of the spec set."""
+# A check that needs later stages (e.g. rendered names), run by the pipeline within `validate`.
+ExtraCheck = Callable[[SpecSet, tuple[TierPolicy, ...]], list[SpecError]]
+
+
+def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
+    """Raise SpecErrors with every semantic problem of the spec set, extra checks' included."""
     errors: list[SpecError] = list(specs.errors)
     policy_errors = _check_policies(specs)
     errors += policy_errors
     base = global_tiers(specs) if not policy_errors else DEFAULT_TIERS
+    for check in extra_checks:
+        errors += check(specs, base)
     teams = _check_teams(specs, errors)
     # A Teams document that failed its schema check would make every team look missing.
     check_teams = not ({"Teams", "*"} & specs.failed_kinds)
