@@ -10,7 +10,7 @@ from generator.ai.drafts import with_drafts
 from generator.model.build import build_model
 from generator.model.slo import Model
 from generator.spec import load_specs, validate
-from generator.spec.alertmanager_base import with_alertmanager_base
+from generator.spec.alertmanager_base import slack_url_errors, with_alertmanager_base
 from generator.targets import RENDERERS, render_all, render_with
 from generator.targets.collisions import output_collisions
 from generator.targets.rule_tests import render_rule_tests
@@ -23,7 +23,7 @@ _forked_model: Model | None = None  # handed to the forked worker by memory, not
 def load_model(specs: Path, policy: Path | None = None, settings: dict[str, str] | None = None) -> Model:
     """Raises SpecErrors (every problem at once) for bad input."""
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
-    validate(spec_set, extra_checks=(output_collisions,))
+    validate(spec_set, extra_checks=(output_collisions, slack_url_errors))
     model = with_drafts(build_model(spec_set, settings), specs)  # reviewed-or-not AI prose, read offline
     return with_alertmanager_base(model, specs)  # slo_specs/alertmanager.base.yml, when present
 

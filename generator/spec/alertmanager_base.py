@@ -13,8 +13,9 @@ from pathlib import Path
 
 from generator.model.slo import Model
 from generator.spec.errors import SpecError, SpecErrors
-from generator.spec.load import NOT_SPEC_FILES, display_name
-from generator.spec.yaml_source import Document, parse_documents, read_text
+from generator.spec.load import NOT_SPEC_FILES, SpecSet, display_name
+from generator.spec.schema import PolicyDoc, TeamsDoc
+from generator.spec.yaml_source import Document, parse_documents, read_documents, read_text
 from generator.targets.alertmanager.names import DEFAULT_RECEIVER, generated_names
 
 # Alertmanager fields that hold a secret, and the file-reference field to use instead.
@@ -67,6 +68,52 @@ def with_alertmanager_base(model: Model, root: Path) -> Model:
         raise SpecErrors(errors)
     source = f"{root.resolve().name}/{found[0].name}"  # like Service sources: independent of the working directory
     return replace(model, settings=replace(model.settings, alertmanager_base=text, alertmanager_base_source=source))
+
+
+SLACK_GLOBALS = ("slack_api_url", "slack_api_url_file")  # the webhook a Slack receiver without its own uses
+
+
+def slack_url_errors(specs: SpecSet, _tiers: object = None) -> list[SpecError]:
+    """Slack receivers with no webhook of their own and no global one: Alertmanager refuses that config.
+
+    In full mode the global comes from the base config (when present and
+    readable; its own errors are reported when it is merged). In subtree mode
+    sloforge cannot see the including config, so the receiver must name its file.
+    """
+    subtree = any(doc.model.settings.alertmanager_output == "subtree" for doc in specs.of_kind(PolicyDoc))  # type: ignore[attr-defined]
+    globals_ = {} if subtree else _base_globals(specs.root)
+    if globals_ is None or any(globals_.get(key) for key in SLACK_GLOBALS):
+        return []
+    fallback = (
+        "sloforge cannot see your config's global slack_api_url in subtree mode"
+        if subtree
+        else f"or {' or '.join(SLACK_GLOBALS)} under `global:` in {NOT_SPEC_FILES[0]}"
+    )
+    return [
+        doc.source.error(
+            ("teams", team, notify, "slack"),
+            f"slack receiver needs api_url_file, {fallback} (Alertmanager refuses the config otherwise)",
+            at_key=True,
+        )
+        for doc in specs.of_kind(TeamsDoc)
+        for team, spec in doc.model.teams.items()  # type: ignore[attr-defined]
+        for notify in ("page", "ticket", "info")
+        if (receiver := getattr(spec, notify)) is not None
+        and receiver.slack is not None
+        and receiver.slack.api_url_file is None
+    ]
+
+
+def _base_globals(root: Path) -> dict | None:
+    """`global:` of the base config ({} without a base); None when the base cannot be read."""
+    found = [root / name for name in NOT_SPEC_FILES if os.path.lexists(root / name)]
+    if not found:
+        return {}
+    documents, errors = read_documents(found[0], found[0].name)
+    if errors or len(documents) != 1 or not isinstance(documents[0].data, dict):
+        return None
+    section = documents[0].data.get("global")
+    return section if isinstance(section, dict) else {}
 
 
 def check_base(document: Document, generated: dict[str, set[str]]) -> list[SpecError]:

@@ -20,14 +20,16 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
 
 
-def _plain_text(value: str) -> str:
+def _label_value(value: str) -> str:
+    if not value:
+        raise ValueError("an empty label value means no label to Prometheus; give a value or drop the label")
     problem = template_problem(value)
     if problem:
         raise ValueError(f"{value!r} {problem}")
     return value
 
 
-LabelValue = Annotated[str, AfterValidator(_plain_text)]  # copied into alert labels, which Prometheus templates
+LabelValue = Annotated[str, AfterValidator(_label_value)]  # copied into alert labels, which Prometheus templates
 API_VERSION = "sloforge/v1"
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
 # Rule evaluation interval bounds: faster is load for nothing, slower leaves short windows without samples.
