@@ -25,6 +25,7 @@ from generator.tools.discovery import ToolNotFound
 from generator.tools.validate import validate_tree
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+MAX_PRINTED_ERRORS = 200  # a generated or hostile file can hold 100,000 mistakes; the first ones are enough
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 
@@ -88,8 +89,10 @@ def _model_or_exit(specs: Path, policy: Path | None, runbook_base_url: str | Non
     try:
         return load_model(specs, policy, {k: v for k, v in settings.items() if v is not None})
     except SpecErrors as exc:
-        for error in exc.errors:
+        for error in exc.errors[:MAX_PRINTED_ERRORS]:
             err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
+        if len(exc.errors) > MAX_PRINTED_ERRORS:
+            err.print(f"... and {len(exc.errors) - MAX_PRINTED_ERRORS} more")
         err.print(f"{len(exc.errors)} error(s) in specs; nothing was written.")
         sys.exit(EXIT_BAD_INPUT)
 

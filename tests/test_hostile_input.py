@@ -569,3 +569,28 @@ def test_slack_receiver_without_any_webhook_url_is_a_spec_error(tmp_path: Path):
         "global: {slack_api_url_file: /etc/slack}\nroute: {receiver: x}\nreceivers: [{name: x}]\n"
     )
     assert load_model(specs).teams  # a global webhook file is enough
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ("a: " + "9" * 5000 + "\n", "1:4", "Exceeds the limit (4300 digits)"),
+        ("---\n" * 1001, "1001:1", "more than 1000 YAML documents"),
+    ],
+    ids=["5000-digit number", "1001 documents"],
+)
+def test_values_python_refuses_are_marked_errors(tmp_path: Path, text: str, position: str, fragment: str):
+    from generator.spec.yaml_source import read_documents
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    documents, errors = read_documents(path, "bad.yaml")
+    assert documents == []
+    assert [(f"{e.line}:{e.column}", fragment in e.message) for e in errors] == [(position, True)], errors
+
+
+def test_a_flood_of_errors_is_cut_short(workdir: Path, monkeypatch):
+    (workdir / "specs" / "bad.yaml").write_text("---\n[]\n" * 300)
+    result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out")
+    assert_bad_input(result, "... and 100 more", "300 error(s) in specs")
+    assert result.stderr.count("must be a mapping") == 200

@@ -39,6 +39,7 @@ MAX_DEPTH = 64  # nested mappings and lists
 MAX_SCALAR_CHARS = 64 * 1024  # one string
 MAX_ALIASES = 100  # `*name` references per document
 MAX_ALIAS_NODES = 10_000  # nodes that aliases add when expanded, per document
+MAX_DOCUMENTS = 1_000  # `---` separated documents per file
 
 
 @dataclass
@@ -85,7 +86,18 @@ class _Builder:
         if isinstance(node, SequenceNode):
             return [self.build(item, path + (index,)) for index, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
-        return self.constructor.construct_object(node, deep=True)
+        return self._scalar(node)
+
+    def _scalar(self, node: ScalarNode) -> object:
+        """The scalar's value; a number Python refuses (5000 digits) is a marked error, not a traceback."""
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            if isinstance(exc, yaml.constructor.ConstructorError):
+                raise
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value[:20]!r}...: {exc}", node.start_mark
+            ) from None
 
     def _mapping(self, node: MappingNode, path: PathKey) -> dict:
         self.constructor.flatten_mapping(node)  # resolves `<<:` merge keys
@@ -95,7 +107,7 @@ class _Builder:
                 line, column = _mark(key_node)
                 self.errors.append(SpecError(self.document.file, line, column, "a mapping key must be a plain scalar"))
                 continue
-            key = self.constructor.construct_object(key_node)
+            key = self._scalar(key_node)
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
@@ -154,7 +166,7 @@ def read_text(path: Path, display: str) -> tuple[str | None, SpecError | None]:
 
 def _bounds_error(text: str, display: str) -> SpecError | None:
     """The first bound the text breaks, read from parser events (flat, nothing expanded)."""
-    depth = 0
+    depth = documents = 0
     aliases = 0
     alias_nodes = 0
     anchor_sizes: dict[str, int] = {}  # anchor -> nodes of its subtree, aliases expanded
@@ -170,6 +182,9 @@ def _bounds_error(text: str, display: str) -> SpecError | None:
 
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, DocumentStartEvent):
+            documents += 1
+            if documents > MAX_DOCUMENTS:
+                return error(event, f"more than {MAX_DOCUMENTS} YAML documents in one file; split it up")
             aliases = alias_nodes = 0
             anchor_sizes.clear()
         elif isinstance(event, AliasEvent):
