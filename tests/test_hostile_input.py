@@ -313,6 +313,13 @@ CARELESS = [
     ("label breaks the template", HEAD + "labels: {n: '1 {{ oops'}\nslos:\n" + slo("a", RAW), "5:13", "'{{'"),
     ("label closes a template", HEAD + "labels: {n: 'a }} b'}\nslos:\n" + slo("a", RAW), "5:13", "'}}'"),
     ("empty label value", HEAD + "labels: {n: ''}\nslos:\n" + slo("a", RAW), "5:13", "empty label value"),
+    ("Prometheus label name", HEAD + "labels: {__x: a}\nslos:\n" + slo("a", RAW), "5:10", "set by Prometheus"),
+    (
+        "name too long for a file name",
+        HEAD.replace("checkout", "c" * 300) + "slos:\n" + slo("a", RAW),
+        "3:10",
+        "at most 63 characters",
+    ),
     ("objective as a ratio", HEAD + "slos:\n" + slo("a", RAW).replace("99", "0.999"), "7:16", "did you mean 99.9?"),
     (
         "bool_gauge comparison",

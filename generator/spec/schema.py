@@ -16,7 +16,8 @@ from generator.model.durations import parse_duration
 from generator.spec.safe_text import base_url_problem, template_problem
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+MAX_NAME_LENGTH = 63  # names become file names, Grafana uids and label values; 63 keeps paths short
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
 
 

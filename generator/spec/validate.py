@@ -90,11 +90,10 @@ def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
                 )
             )
         for label in service.labels:
-            if label in RESERVED_LABELS:
+            if label in RESERVED_LABELS or label.startswith("__"):
+                owner = "Prometheus (names starting with __)" if label.startswith("__") else "sloforge"
                 errors.append(
-                    src.error(
-                        ("labels", label), f"label {label!r} is set by sloforge; choose another name", at_key=True
-                    )
+                    src.error(("labels", label), f"label {label!r} is set by {owner}; choose another name", at_key=True)
                 )
         names: dict[str, int] = {}
         for index, slo in enumerate(service.slos):
