@@ -45,7 +45,7 @@ SLACK_SECRET = ("slack_configs", "api_url", "api_url_file")  # Slack's api_url i
 
 def with_alertmanager_base(model: Model, root: Path) -> Model:
     """The model with the base config's text in its settings; raises SpecErrors for a bad base."""
-    found = [root / name for name in NOT_SPEC_FILES if os.path.lexists(root / name)]  # a dangling link too
+    found = _base_files(root)
     if not found:
         return model
     display = display_name(found[0], root)
@@ -104,9 +104,14 @@ def slack_url_errors(specs: SpecSet, _tiers: object = None) -> list[SpecError]:
     ]
 
 
+def _base_files(root: Path) -> list[Path]:
+    """The base config files present, a dangling link included (reading it then says so)."""
+    return [root / name for name in NOT_SPEC_FILES if os.path.lexists(root / name)]
+
+
 def _base_globals(root: Path) -> dict | None:
     """`global:` of the base config ({} without a base); None when the base cannot be read."""
-    found = [root / name for name in NOT_SPEC_FILES if os.path.lexists(root / name)]
+    found = _base_files(root)
     if not found:
         return {}
     documents, errors = read_documents(found[0], found[0].name)

@@ -60,7 +60,8 @@ ExtraCheck = Callable[[SpecSet, tuple[TierPolicy, ...]], list[SpecError]]
 def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
     """Raise SpecErrors with every semantic problem of the spec set, extra checks' included."""
     errors: list[SpecError] = list(specs.errors)
-    policy_errors = _check_policies(specs)
+    interval = evaluation_interval(specs)
+    policy_errors = _check_policies(specs, interval)
     errors += policy_errors
     base = global_tiers(specs) if not policy_errors else DEFAULT_TIERS
     for check in extra_checks:
@@ -106,13 +107,13 @@ def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
                     )
                 )
             names.setdefault(slo.name, index)
-            errors += _check_slo(src, path, slo, base, evaluation_interval(specs))
-    errors += _check_failed_services(specs, base)
+            errors += _check_slo(src, path, slo, base, interval)
+    errors += _check_failed_services(specs, base, interval)
     if errors:
         raise SpecErrors(errors)
 
 
-def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...]) -> list[SpecError]:
+def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...], interval: Duration) -> list[SpecError]:
     """SLO-level checks inside Service documents whose schema check failed elsewhere.
 
     Every error of a run is reported at once, so a typo in one SLO does not
@@ -128,11 +129,11 @@ def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...]) -> list
                 slo = SLOSpec.model_validate(item)
             except ValidationError:
                 continue  # its schema errors are already reported
-            errors += _check_slo(src, ("slos", index), slo, base, evaluation_interval(specs))
+            errors += _check_slo(src, ("slos", index), slo, base, interval)
     return errors
 
 
-def _check_policies(specs: SpecSet) -> list[SpecError]:
+def _check_policies(specs: SpecSet, interval: Duration) -> list[SpecError]:
     errors = []
     policies = specs.of_kind(PolicyDoc)
     for extra in policies[1:]:
@@ -145,7 +146,7 @@ def _check_policies(specs: SpecSet) -> list[SpecError]:
     for doc in policies[:1]:
         for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
             if spec is not None:
-                errors += _tier_window_errors(doc.source, ("tiers", name), spec, evaluation_interval(specs))
+                errors += _tier_window_errors(doc.source, ("tiers", name), spec, interval)
             if name in known or name in NOTIFY_CLASSES or spec is None:
                 continue
             fields = spec.model_dump(exclude_none=True)
@@ -205,17 +206,13 @@ def _tier_window_errors(src, path: tuple, spec: TierSpec, interval: Duration) ->
     return errors
 
 
-def _check_slo(
-    src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], interval: Duration | None = None
-) -> list[SpecError]:
+def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], interval: Duration) -> list[SpecError]:
     errors: list[SpecError] = []
     window = _check_window(src, path, slo.window, errors)
     errors += _check_sli(src, path + ("sli",), slo)
     for name, spec in slo.alerting.items():
         if spec is not None:
-            errors += _tier_window_errors(
-                src, path + ("alerting", name), spec, interval or Settings().evaluation_interval
-            )
+            errors += _tier_window_errors(src, path + ("alerting", name), spec, interval)
     known = sorted({tier.name for tier in base} | set(NOTIFY_CLASSES))
     for name in slo.alerting:
         if name not in known:

@@ -92,9 +92,7 @@ class _Builder:
         """The scalar's value; a number Python refuses (5000 digits) is a marked error, not a traceback."""
         try:
             return self.constructor.construct_object(node, deep=True)
-        except (ValueError, OverflowError) as exc:
-            if isinstance(exc, yaml.constructor.ConstructorError):
-                raise
+        except (ValueError, OverflowError) as exc:  # a ConstructorError is neither: it passes through
             raise yaml.constructor.ConstructorError(
                 None, None, f"cannot read {node.value[:20]!r}...: {exc}", node.start_mark
             ) from None
@@ -166,9 +164,7 @@ def read_text(path: Path, display: str) -> tuple[str | None, SpecError | None]:
 
 def _bounds_error(text: str, display: str) -> SpecError | None:
     """The first bound the text breaks, read from parser events (flat, nothing expanded)."""
-    depth = documents = 0
-    aliases = 0
-    alias_nodes = 0
+    depth = documents = aliases = alias_nodes = 0
     anchor_sizes: dict[str, int] = {}  # anchor -> nodes of its subtree, aliases expanded
     open_nodes: list[tuple[str | None, int]] = []  # (anchor, nodes so far) of unfinished collections
 
