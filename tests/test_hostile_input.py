@@ -200,7 +200,15 @@ def deny(monkeypatch) -> Callable[[Path], None]:
                 raise PermissionError(13, "Permission denied", os.fspath(self))
             return real_open(self, *args, **kwargs)
 
+        real_listdir = os.listdir
+
+        def listdir(path="."):
+            if os.path.abspath(path) in denied:
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            return real_listdir(path)
+
         monkeypatch.setattr(os, "scandir", scandir)
+        monkeypatch.setattr(os, "listdir", listdir)
         monkeypatch.setattr(Path, "open", path_open)
     return deny_path
 
@@ -261,6 +269,18 @@ def test_unreadable_or_dangling_alertmanager_base(workdir: Path, deny, monkeypat
     base.symlink_to(workdir / "nowhere.yml")
     result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir)
     assert_bad_input(result, "specs/alertmanager.base.yml:1:1: ", "dangling symbolic link")
+
+
+def test_unreadable_drafts_folder_or_dangling_draft_is_an_error(workdir: Path, deny, monkeypatch):
+    drafts = workdir / "specs" / "drafts"
+    drafts.mkdir()
+    (drafts / "checkout.yaml").symlink_to(workdir / "nowhere.yaml")
+    result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out")
+    assert_bad_input(result, "specs/drafts/checkout.yaml:1:1: ", "dangling symbolic link")
+
+    deny(drafts)
+    result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out")
+    assert_bad_input(result, "specs/drafts:1:1: ", "cannot list this folder: Permission denied")
 
 
 def test_dangling_symlink_spec_is_an_error_not_a_silent_removal(workdir: Path):
