@@ -424,6 +424,21 @@ CARELESS = [
 ]
 
 
+def test_receiver_fields_alertmanager_would_template_are_spec_errors(tmp_path: Path):
+    teams = (
+        "apiVersion: sloforge/v1\nkind: Teams\nteams:\n  web:\n"
+        "    page: {slack: {channel: '#x {{ oops', api_url_file: /x}}\n"
+        "    ticket: {email: {to: '{{ .CommonLabels.team }}@example.com'}}\n---\n"
+    )
+    errors = spec_errors(tmp_path, teams + HEAD + "slos:\n" + slo("a", RAW))
+    assert errors == [
+        "s.yaml:5:29: channel: contains '{{': Alertmanager would run it as a Go template for every alert; "
+        "this field must be plain text",
+        "s.yaml:6:26: to: contains '{{' and '}}': Alertmanager would run it as a Go template for every alert; "
+        "this field must be plain text",
+    ]
+
+
 @pytest.mark.parametrize(("case", "text", "position", "fragment"), CARELESS, ids=[c[0] for c in CARELESS])
 def test_careless_values_are_spec_errors(tmp_path: Path, case: str, text: str, position: str, fragment: str):
     errors = spec_errors(tmp_path, text)

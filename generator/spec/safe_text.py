@@ -4,8 +4,9 @@ Prometheus expands every alert label and annotation as a Go template with
 `query` and friends: a label value `{{ with query "up" }}` runs a query on
 every evaluation, and `1 {{ oops` makes promtool reject the rules. Label
 values and base URLs therefore may not contain template delimiters (free
-prose is escaped instead, see `targets.prose.escape_template`). Spec fields
-and CLI flags share these checks so both say the same thing.
+prose is escaped instead, see `targets.prose.escape_template`); neither may
+receiver fields, which Alertmanager expands the same way. Spec fields and CLI
+flags share these checks so both say the same thing.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from urllib.parse import urlsplit
 TEMPLATE_DELIMITERS = ("{{", "}}")
 
 
-def template_problem(value: str) -> str | None:
-    """Why `value` cannot be copied into an alert label or link, or None."""
+def template_problem(value: str, reader: str = "Prometheus") -> str | None:
+    """Why `value` cannot be copied into a field `reader` expands as a Go template, or None."""
     found = [delimiter for delimiter in TEMPLATE_DELIMITERS if delimiter in value]
     if not found:
         return None
     return (
-        f"contains {' and '.join(repr(d) for d in found)}: Prometheus would run it as a Go template "
-        "in every alert (a label or link must be plain text)"
+        f"contains {' and '.join(repr(d) for d in found)}: {reader} would run it as a Go template "
+        "for every alert; this field must be plain text"
     )
 
 

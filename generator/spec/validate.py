@@ -19,6 +19,7 @@ from generator.model.slo import Settings
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
 from generator.spec.promql import parse_error, selector_problem, substitute_window
+from generator.spec.safe_text import template_problem
 from generator.spec.schema import (
     WINDOW_PLACEHOLDER,
     PolicyDoc,
@@ -173,7 +174,21 @@ def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:
                     )
                 )
             teams.setdefault(name, doc)
+        errors += _template_text(doc.source, ("teams",), doc.model.model_dump(by_alias=True)["teams"])  # type: ignore[attr-defined]
     return set(teams)
+
+
+def _template_text(src, path: tuple, value: object) -> list[SpecError]:
+    """Receiver fields are Go templates to Alertmanager (slack `channel`, email `to`, ...):
+    a stray `{{` there breaks every notification at send time, which no check before that sees."""
+    if isinstance(value, dict):
+        return [error for key, item in value.items() for error in _template_text(src, path + (key,), item)]
+    if isinstance(value, list):
+        return [error for index, item in enumerate(value) for error in _template_text(src, path + (index,), item)]
+    problem = template_problem(value, "Alertmanager") if isinstance(value, str) else None
+    if problem:
+        return [src.error(path, f"{path[-1]}: {problem}")]
+    return []
 
 
 def evaluation_interval(specs: SpecSet) -> Duration:
