@@ -97,7 +97,8 @@ def assert_bad_input(result: subprocess.CompletedProcess[str], where: str, fragm
 
 # (case, YAML text, "line:col" of the offending node, message fragment)
 BOUNDS = [
-    ("billion laughs", BILLION_LAUGHS, "4:29", "aliases expand to more than"),
+    ("billion laughs", BILLION_LAUGHS, "5:17", "more than 50000 values, lists and mappings"),
+    ("50,001 values", "a: [" + ",".join(["1"] * 50_001) + "]\n", "1:99999", "more than 50000 values"),
     ("500 levels of nesting", DEEP, "1:67", "nested deeper than 64 levels"),
     ("alias inside its own anchor", "a: &x [1, *x]\n", "1:11", "refers to a node that contains it"),
     ("too many aliases", "a: &x 1\nb: [" + ", ".join(["*x"] * 101) + "]\n", "2:405", "more than 100 aliases"),
@@ -135,7 +136,7 @@ def test_yaml_bombs_fail_fast_in_little_memory(tmp_path: Path, case, text, posit
     tracemalloc.stop()
     assert documents == []
     assert [(f"{e.line}:{e.column}", fragment in e.message) for e in errors] == [(position, True)], errors
-    assert elapsed < 2, f"{case} took {elapsed:.2f}s"
+    assert elapsed < 5, f"{case} took {elapsed:.2f}s"  # well under 0.1 s on an idle machine
     assert peak < 50 * 1024 * 1024, f"{case} used {peak // 1024 // 1024} MiB"
 
 
