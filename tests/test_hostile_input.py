@@ -397,14 +397,14 @@ CARELESS = [
         HEAD + "slos:\n" + slo("a", RAW) + "---\napiVersion: sloforge/v1\nkind: Policy\n"
         "settings: {evaluation_interval: 1ms}\n",
         "12:33",
-        "outside 10s..5m",
+        "outside 1s..5m",
     ),
     (
         "evaluation interval 2d",
         HEAD + "slos:\n" + slo("a", RAW) + "---\napiVersion: sloforge/v1\nkind: Policy\n"
         "settings: {evaluation_interval: 2d}\n",
         "12:33",
-        "outside 10s..5m",
+        "outside 1s..5m",
     ),
     (
         "policy short window 1s",
@@ -412,6 +412,15 @@ CARELESS = [
         "tiers: {page-fast: {short_window: 1s}}\n",
         "12:35",
         "short_window 1s is shorter than 1m",
+    ),
+    (
+        "short window under 10s even with a 1s evaluation interval",
+        HEAD
+        + "slos:\n"
+        + slo("a", RAW, "    alerting: {page-fast: {short_window: 5s}}\n")
+        + "---\napiVersion: sloforge/v1\nkind: Policy\nsettings: {evaluation_interval: 1s}\n",
+        "9:42",
+        "short_window 5s is shorter than 10s",
     ),
     (
         "SLO short window under the evaluation interval",

@@ -34,7 +34,7 @@ LabelValue = Annotated[str, AfterValidator(_label_value)]  # copied into alert l
 API_VERSION = "sloforge/v1"
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
 # Rule evaluation interval bounds: faster is load for nothing, slower leaves short windows without samples.
-MIN_EVALUATION_INTERVAL, MAX_EVALUATION_INTERVAL = "10s", "5m"
+MIN_EVALUATION_INTERVAL, MAX_EVALUATION_INTERVAL = "1s", "5m"  # 1s: the local demo pages in seconds
 
 
 class Strict(BaseModel):

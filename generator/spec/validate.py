@@ -30,7 +30,7 @@ from generator.spec.schema import (
 )
 
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 90
-MIN_TIER_WINDOW = "1m"  # an alert window shorter than this holds one or two scrapes at most
+MIN_TIER_WINDOW = "10s"  # shorter holds one or two scrapes at most (the local demo uses 10s)
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")  # sloforge adds these to the histogram's base name
 RESERVED_LABELS = {"slo_service", "slo_name", "slo_window", "slo_tier", "severity", "team", "alertname", "__name__"}
 
