@@ -17,7 +17,7 @@ from generator.spec.errors import SpecError
 from generator.spec.load import LoadedDocument, SpecSet
 from generator.spec.schema import PolicyDoc, ServiceDoc
 from generator.targets.labels import MISSING_SLI_TIER
-from generator.targets.links import OVERVIEW_UID, dashboard_path, dashboard_uid, overview_path
+from generator.targets.links import dashboard_path, dashboard_uid
 
 RESERVED_TIER_NAMES = {MISSING_SLI_TIER: "the alert sloforge adds when an SLI has no data"}
 
@@ -27,16 +27,14 @@ def output_collisions(specs: SpecSet, tiers: tuple[TierPolicy, ...]) -> list[Spe
 
 
 def _dashboard_collisions(specs: SpecSet) -> list[SpecError]:
-    errors: list[SpecError] = []
-    for what, name_of, reserved in (
-        ("dashboard file", dashboard_path, overview_path()),
-        ("Grafana dashboard uid", dashboard_uid, OVERVIEW_UID),
-    ):
-        errors += _first_wins(specs.of_kind(ServiceDoc), what, name_of, reserved)
-    return errors
+    """`links` keeps service dashboards off the overview's file and uid; they can still meet each other."""
+    services = specs.of_kind(ServiceDoc)
+    return _first_wins(services, "dashboard file", dashboard_path) + _first_wins(
+        services, "Grafana dashboard uid", dashboard_uid
+    )
 
 
-def _first_wins(docs: list[LoadedDocument], what: str, name_of: Callable[[str], str], reserved: str) -> list[SpecError]:
+def _first_wins(docs: list[LoadedDocument], what: str, name_of: Callable[[str], str]) -> list[SpecError]:
     errors = []
     owners: dict[str, LoadedDocument] = {}
     for doc in docs:
@@ -44,9 +42,7 @@ def _first_wins(docs: list[LoadedDocument], what: str, name_of: Callable[[str], 
         name = name_of(service)
         first = owners.setdefault(name, doc)
         other: str = first.model.service  # type: ignore[attr-defined]
-        if name == reserved:
-            errors.append(doc.source.error(("service",), f"service {service!r} would get the overview's {what} {name}"))
-        elif other != service:  # the same name twice is already a duplicate-service error
+        if other != service:  # the same name twice is already a duplicate-service error
             where = f"{first.source.file}:{first.source.locate(('service',))[0]}"
             errors.append(
                 doc.source.error(
