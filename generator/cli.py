@@ -22,10 +22,12 @@ from generator.model.slo import Model
 from generator.output import compare, read_tree, write_tree
 from generator.pipeline import load_model, render_tree
 from generator.spec import SpecErrors
+from generator.spec.safe_text import base_url_problem
 from generator.tools.discovery import ToolNotFound
 from generator.tools.validate import validate_tree
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+MAX_PRINTED_ERRORS = 200  # a generated or hostile file can hold 100,000 mistakes; the first ones are enough
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 
@@ -49,13 +51,29 @@ policy_option = click.option(
     default=None,
     help="Extra Policy document (tiers, settings) applied on top of the specs.",
 )
+
+
+def _base_url(_context: click.Context, _parameter: click.Parameter, value: str | None) -> str | None:
+    """The same rule as the Policy's base URLs: http(s) with a host, never template text."""
+    problem = None if value is None else base_url_problem(value)
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
 base_url_options = [
     click.option(
         "--runbook-base-url",
         default=None,
+        callback=_base_url,
         help="Prefix for runbook_url annotations (default: paths inside the rendered tree).",
     ),
-    click.option("--dashboard-base-url", default=None, help="Grafana base URL for dashboard_url annotations."),
+    click.option(
+        "--dashboard-base-url",
+        default=None,
+        callback=_base_url,
+        help="Grafana base URL for dashboard_url annotations.",
+    ),
 ]
 
 
@@ -98,8 +116,10 @@ def _model_or_exit(
             raise SpecErrors(errors)
         return model
     except SpecErrors as exc:
-        for error in exc.errors:
+        for error in exc.errors[:MAX_PRINTED_ERRORS]:
             err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
+        if len(exc.errors) > MAX_PRINTED_ERRORS:
+            err.print(f"... and {len(exc.errors) - MAX_PRINTED_ERRORS} more")
         err.print(f"{len(exc.errors)} error(s) in specs; nothing was written.")
         sys.exit(EXIT_BAD_INPUT)
 

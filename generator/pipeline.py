@@ -10,10 +10,11 @@ from generator.ai.drafts import with_drafts
 from generator.model.build import build_model
 from generator.model.slo import Model
 from generator.spec import SpecErrors, SpecSet, load_specs, secrets, validate
-from generator.spec.alertmanager_base import with_alertmanager_base
+from generator.spec.alertmanager_base import slack_url_errors, with_alertmanager_base
 from generator.spec.validate import team_error
 from generator.targets import RENDERERS, render_all, render_with
 from generator.targets.alertmanager.checks import silent_pages
+from generator.targets.collisions import output_collisions
 from generator.targets.rule_tests import render_rule_tests
 
 # Below this many SLOs a second process costs more than it saves.
@@ -31,7 +32,7 @@ def load_model(
     if errors := secrets.override_errors(settings or {}):
         raise SpecErrors(errors)
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
-    validate(spec_set)
+    validate(spec_set, extra_checks=(output_collisions, slack_url_errors))
     # reviewed AI prose (unreviewed too only when asked), checked and read offline
     model = with_drafts(build_model(spec_set, settings), specs, include_unreviewed_drafts)
     model = with_alertmanager_base(model, specs)  # slo_specs/alertmanager.base.yml, when present

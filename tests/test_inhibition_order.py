@@ -120,7 +120,8 @@ def test_a_policy_tier_may_not_take_the_missing_sli_tier_name(tmp_path):
     with pytest.raises(SpecErrors) as raised:
         load_model(specs)
     assert [str(e) for e in raised.value.errors] == [
-        f"{specs / 'policy.yaml'}:4:3: tier name 'missing-sli' is reserved for the SLOSLIMissing alert; choose another"
+        f"{specs / 'policy.yaml'}:4:3: tier name 'missing-sli' is reserved for the alert sloforge adds "
+        "when an SLI has no data"
     ]
 
 

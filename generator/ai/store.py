@@ -36,10 +36,17 @@ def draft_path(specs: Path, service: str) -> Path:
 
 
 def draft_files(specs: Path) -> list[Path]:
+    """Draft files to read; a dangling link is kept (reading it says so), an unlistable folder is an error."""
     folder = drafts_dir(specs)
     if not folder.is_dir():
         return []
-    return sorted(path for path in folder.iterdir() if path.suffix in (".yaml", ".yml") and path.is_file())
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise SpecErrors(
+            [SpecError(display_name(folder, specs), 1, 1, f"cannot list this folder: {exc.strerror or exc}")]
+        ) from None
+    return [folder / name for name in names if Path(name).suffix in (".yaml", ".yml") and not (folder / name).is_dir()]
 
 
 @dataclass

@@ -33,7 +33,12 @@ class Tier:
 
     @property
     def alert_name(self) -> str:
-        return "SLOBurnRate" + "".join(part.capitalize() for part in self.name.split("-"))
+        return burn_alert_name(self.name)
+
+
+def burn_alert_name(tier_name: str) -> str:
+    """`page-fast` -> `SLOBurnRatePageFast`; `page-1h` and `page1h` meet here, so specs check for it."""
+    return "SLOBurnRate" + "".join(part.capitalize() for part in tier_name.split("-"))
 
 
 @dataclass(frozen=True)

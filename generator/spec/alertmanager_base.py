@@ -7,28 +7,34 @@ copied into rendered/, so literal secrets in it are errors too.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
 from generator.model.slo import Model
 from generator.spec.errors import SpecError, SpecErrors
-from generator.spec.load import NOT_SPEC_FILES, display_name
+from generator.spec.load import NOT_SPEC_FILES, SpecSet, display_name
+from generator.spec.schema import PolicyDoc, TeamsDoc
 from generator.spec.secrets import base_config_errors
-from generator.spec.yaml_source import Document, read_documents
+from generator.spec.yaml_source import Document, parse_documents, read_documents, read_text
 from generator.targets.alertmanager.names import DEFAULT_RECEIVER, generated_names
 
 
 def with_alertmanager_base(model: Model, root: Path) -> Model:
     """The model with the base config's text in its settings; raises SpecErrors for a bad base."""
-    found = [root / name for name in NOT_SPEC_FILES if (root / name).is_file()]
+    found = _base_files(root)
     if not found:
         return model
     display = display_name(found[0], root)
     if len(found) > 1:
         raise SpecErrors([SpecError(display, 1, 1, f"both {' and '.join(p.name for p in found)} exist; keep one")])
-    if not found[0].read_text(encoding="utf-8", errors="replace").strip():
+    text, read_error = read_text(found[0], display)
+    if read_error:
+        raise SpecErrors([read_error])
+    assert text is not None
+    if not text.strip():
         raise SpecErrors([SpecError(display, 1, 1, "the base config is empty; delete it or give at least `route:`")])
-    documents, errors = read_documents(found[0], display)
+    documents, errors = parse_documents(text, display)
     if errors or len(documents) != 1:
         raise SpecErrors(
             errors or [SpecError(display, 1, 1, "expected exactly one YAML document (an Alertmanager config)")]
@@ -37,9 +43,59 @@ def with_alertmanager_base(model: Model, root: Path) -> Model:
     errors = check_base(document, generated_names(model))
     if errors:
         raise SpecErrors(errors)
-    text = found[0].read_text(encoding="utf-8-sig")
     source = f"{root.resolve().name}/{found[0].name}"  # like Service sources: independent of the working directory
     return replace(model, settings=replace(model.settings, alertmanager_base=text, alertmanager_base_source=source))
+
+
+SLACK_GLOBALS = ("slack_api_url", "slack_api_url_file")  # the webhook a Slack receiver without its own uses
+
+
+def slack_url_errors(specs: SpecSet, _tiers: object = None) -> list[SpecError]:
+    """Slack receivers with no webhook of their own and no global one: Alertmanager refuses that config.
+
+    In full mode the global comes from the base config (when present and
+    readable; its own errors are reported when it is merged). In subtree mode
+    sloforge cannot see the including config, so the receiver must name its file.
+    """
+    subtree = any(doc.model.settings.alertmanager_output == "subtree" for doc in specs.of_kind(PolicyDoc))  # type: ignore[attr-defined]
+    globals_ = {} if subtree else _base_globals(specs.root)
+    if globals_ is None or any(globals_.get(key) for key in SLACK_GLOBALS):
+        return []
+    fallback = (
+        "sloforge cannot see your config's global slack_api_url in subtree mode"
+        if subtree
+        else f"or {' or '.join(SLACK_GLOBALS)} under `global:` in {NOT_SPEC_FILES[0]}"
+    )
+    return [
+        doc.source.error(
+            ("teams", team, notify, "slack"),
+            f"slack receiver needs api_url_file, {fallback} (Alertmanager refuses the config otherwise)",
+            at_key=True,
+        )
+        for doc in specs.of_kind(TeamsDoc)
+        for team, spec in doc.model.teams.items()  # type: ignore[attr-defined]
+        for notify in ("page", "ticket", "info")
+        if (receiver := getattr(spec, notify)) is not None
+        and receiver.slack is not None
+        and receiver.slack.api_url_file is None
+    ]
+
+
+def _base_files(root: Path) -> list[Path]:
+    """The base config files present, a dangling link included (reading it then says so)."""
+    return [root / name for name in NOT_SPEC_FILES if os.path.lexists(root / name)]
+
+
+def _base_globals(root: Path) -> dict | None:
+    """`global:` of the base config ({} without a base); None when the base cannot be read."""
+    found = _base_files(root)
+    if not found:
+        return {}
+    documents, errors = read_documents(found[0], found[0].name)
+    if errors or len(documents) != 1 or not isinstance(documents[0].data, dict):
+        return None
+    section = documents[0].data.get("global")
+    return section if isinstance(section, dict) else {}
 
 
 def check_base(document: Document, generated: dict[str, set[str]]) -> list[SpecError]:

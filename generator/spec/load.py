@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,22 +38,34 @@ class SpecSet:
         return [doc for doc in self.documents if isinstance(doc.model, kind)]
 
 
-def spec_files(root: Path) -> list[Path]:
-    files = [
-        path
-        for path in root.rglob("*")
-        if path.suffix in SPEC_SUFFIXES
-        and path.is_file()
-        and path.name not in NOT_SPEC_FILES
-        and not any(part in NOT_SPECS or part.startswith(".") for part in path.relative_to(root).parts[:-1])
-    ]
-    return sorted(files, key=lambda path: path.relative_to(root).as_posix())
+def spec_files(root: Path) -> tuple[list[Path], list[SpecError]]:
+    """Every *.yaml/*.yml spec under `root`, and the folders that could not be listed.
+
+    A folder sloforge cannot read would otherwise drop its services' alerts
+    without a word, so it is an error; so is a spec path that is not a regular
+    file (a dangling link is reported when the file is read).
+    """
+    files: list[Path] = []
+    errors: list[SpecError] = []
+
+    def unreadable(exc: OSError) -> None:
+        folder = Path(exc.filename) if exc.filename else root
+        errors.append(SpecError(display_name(folder, root), 1, 1, f"cannot list this folder: {exc.strerror or exc}"))
+
+    for folder, subfolders, names in os.walk(root, onerror=unreadable):
+        here = Path(folder)
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith(".") and name not in NOT_SPECS)
+        files.extend(here / name for name in names if Path(name).suffix in SPEC_SUFFIXES and name not in NOT_SPEC_FILES)
+    return sorted(files, key=lambda path: path.relative_to(root).as_posix()), errors
 
 
 def display_name(path: Path, root: Path) -> str:
-    """Spec paths as the user typed them: relative to the working directory when possible."""
+    """Spec paths as the user typed them: relative to the working directory when possible.
+
+    The last link is not followed, so a dangling link is named, not its missing target.
+    """
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(os.path.abspath(path)).relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -67,12 +80,15 @@ def load_specs(root: Path, extra_files: tuple[Path, ...] = ()) -> SpecSet:
     errors: list[SpecError] = []
     if not root.is_dir():
         raise SpecErrors([SpecError(str(root), 1, 1, "specs directory does not exist")])
-    files = spec_files(root) + list(extra_files)
-    if not files:
+    found, folder_errors = spec_files(root)
+    files = found + list(extra_files)
+    if not files and not folder_errors:
         errors.append(SpecError(str(root), 1, 1, "no *.yaml spec files found; expected Service and Teams documents"))
     if errors:
         raise SpecErrors(errors)
-    spec_set = SpecSet(root, [])
+    spec_set = SpecSet(root, [], errors=folder_errors)
+    if folder_errors:
+        spec_set.failed_kinds.add("*")  # an unlisted folder may hold any kind
     for path in files:
         documents, file_errors = read_documents(path, display_name(path, root))
         spec_set.errors.extend(file_errors)

@@ -62,3 +62,25 @@ def _vector_selectors(query: str) -> tuple[tuple[str, tuple[tuple[str, str, str]
 def metric_names(query: str) -> set[str]:
     """Metric names referenced by vector selectors in `query`."""
     return {name for name, _ in vector_selectors(query) if name}
+
+
+def selector_problem(query: str) -> str | None:
+    """None when `query` is one instant vector selector (name and/or matchers), else why not.
+
+    sloforge wraps these in its own functions (`rate(x_bucket{...}[5m])`,
+    `avg_over_time(m[5m])`), so an operator, function, range or modifier
+    would produce rules promtool rejects or that mean something else.
+    """
+    problem = parse_error(query)
+    if problem:
+        return f"does not parse: {problem}"
+    node = promql_parser.parse(query)
+    kind = type(node).__name__
+    if kind != "VectorSelector":
+        what = {"MatrixSelector": "a range selector", "BinaryExpr": "an expression with an operator"}.get(
+            kind, "an expression"
+        )
+        return f"is {what}, not a series selector"
+    if node.offset is not None or node.at is not None:
+        return "has an offset or @ modifier; give only the metric and label matchers"
+    return None

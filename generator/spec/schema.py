@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,13 +22,29 @@ from pydantic import (
 )
 
 from generator.model.durations import parse_duration
+from generator.spec.safe_text import base_url_problem, template_problem
 from generator.spec.secrets import secrets_dir_problem
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+MAX_NAME_LENGTH = 63  # names become file names, Grafana uids and label values; 63 keeps paths short
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+
+
+def _label_value(value: str) -> str:
+    if not value:
+        raise ValueError("an empty label value means no label to Prometheus; give a value or drop the label")
+    problem = template_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+LabelValue = Annotated[str, AfterValidator(_label_value)]  # copied into alert labels, which Prometheus templates
 API_VERSION = "sloforge/v1"
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
+# Rule evaluation interval bounds: faster is load for nothing, slower leaves short windows without samples.
+MIN_EVALUATION_INTERVAL, MAX_EVALUATION_INTERVAL = "1s", "5m"  # 1s: the local demo pages in seconds
 
 
 class Strict(BaseModel):
@@ -140,6 +157,16 @@ class SLOSpec(Strict):
             raise ValueError("expected a number, a percentage such as 99.9")
         return Decimal(repr(value)) if isinstance(value, float) else value
 
+    @field_validator("objective")
+    @classmethod
+    def _percent_not_ratio(cls, value: Decimal) -> Decimal:
+        """0.999 is a valid number but almost certainly meant 99.9: an alert that always fires."""
+        if value <= 1:
+            percent = value * 100
+            hint = f"did you mean {percent.normalize():f}?" if percent < 100 else "write e.g. 99.9 for 99.9%"
+            raise ValueError(f"objective {value} is a percentage here ({value}%), not a ratio; {hint}")
+        return value
+
 
 class ServiceDoc(Strict):
     api_version: Literal["sloforge/v1"] = Field(alias="apiVersion")
@@ -147,7 +174,7 @@ class ServiceDoc(Strict):
     service: Name
     team: Name
     description: str = ""
-    labels: dict[LabelName, str] = {}
+    labels: dict[LabelName, LabelValue] = {}
     slos: Annotated[list[SLOSpec], Field(min_length=1)]
 
     @field_validator("labels", mode="before")
@@ -379,6 +406,10 @@ class PolicySettings(Strict):
     secrets_dir: str | None = Field(
         default=None, description="directory every *_file path must be in; {team} stands for the team's name"
     )
+    deploy: DeploySettings | None = None
+    grafana_dashboards_path: str | None = Field(
+        default=None, description="absolute path inside Grafana of rendered/grafana/dashboards/ (provisioning file)"
+    )
 
     @field_validator("secrets_dir")
     @classmethod
@@ -388,15 +419,29 @@ class PolicySettings(Strict):
             raise ValueError(problem)
         return value
 
-    deploy: DeploySettings | None = None
-    grafana_dashboards_path: str | None = Field(
-        default=None, description="absolute path inside Grafana of rendered/grafana/dashboards/ (provisioning file)"
-    )
-
     @field_validator("evaluation_interval", "missing_sli_for")
     @classmethod
     def _durations(cls, value: str | None) -> str | None:
         return None if value is None else _duration(value)
+
+    @field_validator("evaluation_interval")
+    @classmethod
+    def _sane_interval(cls, value: str | None) -> str | None:
+        low, high = parse_duration(MIN_EVALUATION_INTERVAL), parse_duration(MAX_EVALUATION_INTERVAL)
+        if value is not None and not low <= parse_duration(value) <= high:
+            raise ValueError(
+                f"evaluation_interval {value} is outside {low}..{high}: shorter only loads Prometheus, "
+                "longer leaves the short alert windows without samples"
+            )
+        return value
+
+    @field_validator("runbook_base_url", "dashboard_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else base_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("grafana_dashboards_path")
     @classmethod

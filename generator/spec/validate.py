@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from pydantic import ValidationError
 
-from generator.model.durations import DurationError, parse_duration
+from generator.model.durations import Duration, DurationError, parse_duration
 from generator.model.policy import (
     DEFAULT_TIERS,
     MISSING_NEW_TIER_FIELDS,
@@ -14,21 +15,25 @@ from generator.model.policy import (
     TierPolicy,
     apply_overrides,
 )
-from generator.model.severity import MISSING_SLI_TIER
+from generator.model.slo import Settings
 from generator.spec import secrets
 from generator.spec.budget_checks import budget_policy_errors
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
-from generator.spec.promql import parse_error, substitute_window
+from generator.spec.promql import parse_error, selector_problem, substitute_window
+from generator.spec.safe_text import template_problem
 from generator.spec.schema import (
     WINDOW_PLACEHOLDER,
     PolicyDoc,
     ServiceDoc,
     SLOSpec,
     TeamsDoc,
+    TierSpec,
 )
 
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 90
+MIN_TIER_WINDOW = "10s"  # shorter holds one or two scrapes at most (the local demo uses 10s)
+HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")  # sloforge adds these to the histogram's base name
 RESERVED_LABELS = {"slo_service", "slo_name", "slo_window", "slo_tier", "severity", "team", "alertname", "__name__"}
 
 
@@ -51,12 +56,19 @@ def slo_tiers(base: tuple[TierPolicy, ...], slo: SLOSpec) -> tuple[TierPolicy, .
     return apply_overrides(base, overrides, allow_new=False)
 
 
-def validate(specs: SpecSet) -> None:
-    """Raise SpecErrors with every semantic problem of the spec set."""
+# A check that needs later stages (e.g. rendered names), run by the pipeline within `validate`.
+ExtraCheck = Callable[[SpecSet, tuple[TierPolicy, ...]], list[SpecError]]
+
+
+def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
+    """Raise SpecErrors with every semantic problem of the spec set, extra checks' included."""
     errors: list[SpecError] = list(specs.errors)
-    policy_errors = _check_policies(specs)
+    interval = evaluation_interval(specs)
+    policy_errors = _check_policies(specs, interval)
     errors += policy_errors
     base = global_tiers(specs) if not policy_errors else DEFAULT_TIERS
+    for check in extra_checks:
+        errors += check(specs, base)
     teams = _check_teams(specs, errors)
     errors += _check_silent_page_teams(specs, teams)
     errors += secrets.spec_set_errors(specs)
@@ -84,11 +96,10 @@ def validate(specs: SpecSet) -> None:
                 )
             )
         for label in service.labels:
-            if label in RESERVED_LABELS:
+            if label in RESERVED_LABELS or label.startswith("__"):
+                owner = "Prometheus (names starting with __)" if label.startswith("__") else "sloforge"
                 errors.append(
-                    src.error(
-                        ("labels", label), f"label {label!r} is set by sloforge; choose another name", at_key=True
-                    )
+                    src.error(("labels", label), f"label {label!r} is set by {owner}; choose another name", at_key=True)
                 )
         names: dict[str, int] = {}
         for index, slo in enumerate(service.slos):
@@ -101,14 +112,14 @@ def validate(specs: SpecSet) -> None:
                     )
                 )
             names.setdefault(slo.name, index)
-            errors += _check_slo(src, path, slo, base)
-    errors += _check_failed_services(specs, base)
+            errors += _check_slo(src, path, slo, base, interval)
+    errors += _check_failed_services(specs, base, interval)
     errors += budget_policy_errors(specs)
     if errors:
         raise SpecErrors(errors)
 
 
-def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...]) -> list[SpecError]:
+def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...], interval: Duration) -> list[SpecError]:
     """SLO-level checks inside Service documents whose schema check failed elsewhere.
 
     Every error of a run is reported at once, so a typo in one SLO does not
@@ -124,11 +135,11 @@ def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...]) -> list
                 slo = SLOSpec.model_validate(item)
             except ValidationError:
                 continue  # its schema errors are already reported
-            errors += _check_slo(src, ("slos", index), slo, base)
+            errors += _check_slo(src, ("slos", index), slo, base, interval)
     return errors
 
 
-def _check_policies(specs: SpecSet) -> list[SpecError]:
+def _check_policies(specs: SpecSet, interval: Duration) -> list[SpecError]:
     errors = []
     policies = specs.of_kind(PolicyDoc)
     for extra in policies[1:]:
@@ -140,15 +151,8 @@ def _check_policies(specs: SpecSet) -> list[SpecError]:
     known = {tier.name for tier in DEFAULT_TIERS}
     for doc in policies[:1]:
         for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
-            if name == MISSING_SLI_TIER:
-                errors.append(
-                    doc.source.error(
-                        ("tiers", name),
-                        f"tier name {name!r} is reserved for the SLOSLIMissing alert; choose another",
-                        at_key=True,
-                    )
-                )
-                continue
+            if spec is not None:
+                errors += _tier_window_errors(doc.source, ("tiers", name), spec, interval)
             if name in known or name in NOTIFY_CLASSES or spec is None:
                 continue
             fields = spec.model_dump(exclude_none=True)
@@ -199,13 +203,60 @@ def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:
                     )
                 )
             teams.setdefault(name, doc)
+        errors += _template_text(doc.source, ("teams",), doc.model.model_dump(by_alias=True)["teams"])  # type: ignore[attr-defined]
     return set(teams)
 
 
-def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...]) -> list[SpecError]:
+def _template_text(src, path: tuple, value: object) -> list[SpecError]:
+    """Receiver fields are Go templates to Alertmanager (slack `channel`, email `to`, ...):
+    a stray `{{` there breaks every notification at send time, which no check before that sees."""
+    if isinstance(value, dict):
+        return [error for key, item in value.items() for error in _template_text(src, path + (key,), item)]
+    if isinstance(value, list):
+        return [error for index, item in enumerate(value) for error in _template_text(src, path + (index,), item)]
+    problem = template_problem(value, "Alertmanager") if isinstance(value, str) else None
+    if problem:
+        return [src.error(path, f"{path[-1]}: {problem}")]
+    return []
+
+
+def evaluation_interval(specs: SpecSet) -> Duration:
+    """The Policy's rule evaluation interval (already range-checked by the schema), else the default."""
+    for doc in specs.of_kind(PolicyDoc):
+        text = doc.model.settings.evaluation_interval  # type: ignore[attr-defined]
+        if text:
+            return parse_duration(text)
+    return Settings().evaluation_interval
+
+
+def _tier_window_errors(src, path: tuple, spec: TierSpec, interval: Duration) -> list[SpecError]:
+    """Windows so short that an alert could never see enough samples to fire."""
+    errors = []
+    minimum = parse_duration(MIN_TIER_WINDOW)
+    for field in ("short_window", "long_window"):
+        text = getattr(spec, field)
+        if text is None:
+            continue
+        window = parse_duration(text)
+        if window < minimum or window < interval:
+            floor = max(minimum, interval)
+            errors.append(
+                src.error(
+                    path + (field,),
+                    f"{field} {text} is shorter than {floor}: an alert window must be at least {minimum} and at "
+                    f"least the evaluation interval ({interval}), or it holds too few samples to fire",
+                )
+            )
+    return errors
+
+
+def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], interval: Duration) -> list[SpecError]:
     errors: list[SpecError] = []
     window = _check_window(src, path, slo.window, errors)
     errors += _check_sli(src, path + ("sli",), slo)
+    for name, spec in slo.alerting.items():
+        if spec is not None:
+            errors += _tier_window_errors(src, path + ("alerting", name), spec, interval)
     known = sorted({tier.name for tier in base} | set(NOTIFY_CLASSES))
     for name in slo.alerting:
         if name not in known:
@@ -294,27 +345,35 @@ def _check_sli(src, path: tuple, slo: SLOSpec) -> list[SpecError]:
         errors += _check_query(src, path + ("raw", "error_ratio"), sli.raw.error_ratio, needs_window=True)
     elif sli.bool_gauge:
         errors += _check_query(src, path + ("bool_gauge", "metric"), sli.bool_gauge.metric, needs_window=False)
-        if not errors and "(" in sli.bool_gauge.metric:
+        problem = None if errors else selector_problem(sli.bool_gauge.metric.strip())
+        if problem:
             errors.append(
                 src.error(
                     path + ("bool_gauge", "metric"),
-                    'expected a series selector such as probe_success{job="blackbox"}, not an expression',
+                    f'metric {problem}; expected a series selector such as probe_success{{job="blackbox"}}',
                 )
             )
     elif sli.latency:
         latency = sli.latency
-        selector = latency.selector.strip()
-        if selector and not (selector.startswith("{") and selector.endswith("}")):
-            errors.append(
-                src.error(
-                    path + ("latency", "selector"),
-                    "selector must be label matchers in braces, e.g. '{job=\"checkout\"}'",
+        for suffix in HISTOGRAM_SUFFIXES:
+            if latency.histogram.endswith(suffix):
+                base_name = latency.histogram.removesuffix(suffix)
+                errors.append(
+                    src.error(
+                        path + ("latency", "histogram"),
+                        f"histogram takes the base name, without {suffix}; did you mean {base_name!r}?",
+                    )
                 )
-            )
-        else:
-            problem = parse_error(f"{latency.histogram}_bucket{selector}")
-            if problem:
-                errors.append(src.error(path + ("latency", "selector"), f"selector does not parse: {problem}"))
+        selector = latency.selector.strip()
+        problem = (
+            "selector must be label matchers in braces, e.g. '{job=\"checkout\"}'"
+            if selector and not (selector.startswith("{") and selector.endswith("}"))
+            else selector_problem(f"{latency.histogram}_bucket{selector}")
+        )
+        if problem and not problem.startswith("selector"):
+            problem = f"selector {problem}; expected label matchers in braces, e.g. '{{job=\"checkout\"}}'"
+        if problem:
+            errors.append(src.error(path + ("latency", "selector"), problem))
         if latency.buckets is not None:
             threshold = parse_duration(latency.threshold).seconds
             try:
