@@ -40,7 +40,10 @@ def ensure_safe_out(out: Path, protected: Protected = (), force: bool = False) -
     """
     if out.is_symlink():
         raise UnsafeOutDir(out, f"it is a symbolic link (to {os.readlink(out)}); pass a real directory")
-    resolved = out.resolve()
+    try:
+        resolved = out.resolve()
+    except RuntimeError:  # Python 3.11 reports a symlink loop this way
+        raise UnsafeOutDir(out, "its path runs into a symbolic link loop") from None
     if resolved.exists() and not resolved.is_dir():
         raise UnsafeOutDir(out, "it exists and is not a directory")
     reasons = _never_writable(resolved, protected)

@@ -76,6 +76,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+def _loop(project: Path) -> str:
+    (project / "loop").symlink_to("loop")
+    return "loop/rendered"
+
+
+def _policy_dir(project: Path) -> str:
+    (project / "conf").mkdir()
+    (project / "conf" / "policy.yaml").write_text("apiVersion: sloforge/v1\nkind: Policy\n")
+    return "conf"
+
+
 REFUSED = [
     ("current dir", lambda p: ".", "it is the current directory"),
     ("specs dir", lambda p: "specs", "it is the specs directory"),
@@ -86,6 +97,8 @@ REFUSED = [
     ("filesystem root", lambda p: "/", "it is the filesystem root"),
     ("git checkout root", lambda p: str(p.parent / "other-repo"), "it is the root of a git checkout"),
     ("inside .git", lambda p: ".git/rendered", "inside a .git directory"),
+    ("symlink loop", _loop, "symbolic link loop"),
+    ("policy file's dir", _policy_dir, "it contains the policy file"),
 ]
 
 
@@ -94,8 +107,10 @@ REFUSED = [
 def test_dangerous_out_dirs_are_refused_even_with_force(project, case, out_of, reason, force):
     other_repo = project.parent / "other-repo"
     (other_repo / ".git").mkdir(parents=True)
+    out = out_of(project)
+    policy = ["--policy", "conf/policy.yaml"] if (project / "conf").exists() else []
     before = snapshot(project.parent)
-    result = render("--specs", "specs", "--out", out_of(project), *(["--force"] if force else []))
+    result = render("--specs", "specs", "--out", out, *policy, *(["--force"] if force else []))
     assert result.exit_code == 2, result.output
     assert reason in result.output and "refusing to write into" in result.output
     assert "cannot be used even with --force" in result.output
