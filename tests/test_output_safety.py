@@ -200,6 +200,29 @@ def test_rerender_updates_files_in_place(project):
     assert read_tree(out) == render_specs(project / "specs")
 
 
+def _bind(source: Path, target: Path) -> bool:
+    target.mkdir()
+    return subprocess.run(["mount", "--bind", str(source), str(target)], capture_output=True).returncode == 0
+
+
+def test_bind_mounted_rules_folder_sees_the_new_files(project):
+    """docker-compose mounts rendered/prometheus/rules into Prometheus: a re-render must show through."""
+    out = project / "rendered"
+    assert render("--specs", "specs", "--out", out).exit_code == 0
+    mounted = project.parent / "container-rules"
+    if not _bind(out / "prometheus" / "rules", mounted):
+        pytest.skip("mount --bind needs root (CAP_SYS_ADMIN)")
+    try:
+        spec = project / "specs" / "svc-0000.yaml"
+        spec.write_text(spec.read_text().replace("objective: 99.9", "objective: 99.5"))
+        assert render("--specs", "specs", "--out", out).exit_code == 0
+        expected = render_specs(project / "specs")
+        seen = {p.name: p.read_text() for p in mounted.iterdir()}
+        assert seen == {k.rpartition("/")[2]: v for k, v in expected.items() if k.startswith("prometheus/rules/")}
+    finally:
+        subprocess.run(["umount", str(mounted)], check=True)
+
+
 def test_files_no_longer_rendered_are_removed_with_their_empty_folders(project):
     out = project / "rendered"
     assert render("--specs", "specs", "--out", out).exit_code == 0
