@@ -5,8 +5,9 @@ bind mounts and mount points survive a render. Every changed file is first
 written to a temp file beside it; once all are written and synced to disk,
 each is renamed over its old version. A render killed at any moment leaves
 every file either old or new (and, if it dies before the renames, the whole
-tree old). Unchanged files are not touched (their mtime stays). Everything goes through directory file
-descriptors opened with O_NOFOLLOW, so no write or delete follows a symlink.
+tree old). Unchanged files are not touched (their mtime stays). Everything
+goes through directory file descriptors opened with O_NOFOLLOW, so no write
+or delete follows a symlink.
 """
 
 from __future__ import annotations
@@ -183,22 +184,7 @@ def sync_tree(root_fd: int, out: Path, files: Mapping[str, bytes]) -> Changes:
             _remove(dirs, temp)
         for path in sorted(stale & needed_dirs) + replaced_dirs:  # old entries in the way of the new tree
             _remove(dirs, path)
-        staged: list[tuple[str, str]] = []  # (path, temp file beside it): nothing replaced until all are written
-        try:
-            for path, data in sorted(files.items()):
-                if path not in found.entries:
-                    changes.added.append(path)
-                elif not _same_content(dirs, path, data, found.entries[path]):
-                    changes.changed.append(path)
-                else:
-                    continue
-                staged.append((path, _stage(dirs, path, data)))
-            _flush(dirs, [path for path, _ in staged])
-        except BaseException:
-            for path, temp in staged:
-                _discard(dirs, path, temp)
-            raise
-        for path, temp in staged:
+        for path, temp in _stage_changed(dirs, files, found.entries, changes):
             dir_fd, name = dirs.locate(path)
             os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)  # replaces a symlink, not its target
         gone = tuple(directory + "/" for directory in replaced_dirs)
@@ -211,6 +197,31 @@ def sync_tree(root_fd: int, out: Path, files: Mapping[str, bytes]) -> Changes:
     finally:
         dirs.close(sync=True)
     return changes
+
+
+def _stage_changed(
+    dirs: _Dirs, files: Mapping[str, bytes], on_disk: dict[str, str], changes: Changes
+) -> list[tuple[str, str]]:
+    """Write every new or changed file to a temp file beside it and sync them all: (path, temp) pairs.
+
+    Nothing is replaced yet, so a failure here leaves the whole tree old (and no temp file).
+    """
+    staged: list[tuple[str, str]] = []
+    try:
+        for path, data in sorted(files.items()):
+            if path not in on_disk:
+                changes.added.append(path)
+            elif not _same_content(dirs, path, data, on_disk[path]):
+                changes.changed.append(path)
+            else:
+                continue
+            staged.append((path, _stage(dirs, path, data)))
+        _flush(dirs, [path for path, _ in staged])
+    except BaseException:
+        for path, temp in staged:
+            _discard(dirs, path, temp)
+        raise
+    return staged
 
 
 def _parents(path: str) -> Iterator[str]:
