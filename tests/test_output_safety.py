@@ -425,6 +425,7 @@ def test_kill_9_at_any_moment_leaves_every_file_old_or_new(tmp_path):
         state = _state(out, old, new)
         outcomes[state] += 1
         delay *= {"old": 1.1, "new": 0.9, "mixed": rng.uniform(0.97, 1.03)}[state]
+    print(f"kill -9 outcomes over {sum(outcomes.values())} runs: {dict(outcomes)}; full render {full_run:.1f}s")
     assert outcomes["mixed"] >= 1, f"no kill landed while files were being written: {dict(outcomes)}"
     final = run_render(new_specs, out)
     assert final.returncode == 0, final.stderr
