@@ -29,7 +29,8 @@ class UnsafeOutDir(Exception):
 
     def __init__(self, out: Path, reason: str, *, forceable: bool = False) -> None:
         self.out, self.reason, self.forceable = out, reason, forceable
-        super().__init__(f"refusing to write into {out}/: {reason}")
+        shown = str(out) if str(out).endswith("/") else f"{out}/"  # "/" stays "/"
+        super().__init__(f"refusing to write into {shown}: {reason}")
 
 
 def ensure_safe_out(out: Path, protected: Protected = (), force: bool = False) -> None:
