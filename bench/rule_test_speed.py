@@ -49,7 +49,7 @@ def run(slos: int, work: Path) -> RuleTestTiming | None:
     if not tests:
         return None
     out = work / "rendered"
-    write_tree(tree, out)
+    write_tree(tree, out, force=True)  # bench/.work/ is the benchmark's own scratch space
     promtool = shutil.which("promtool") or "promtool"
     t0 = time.perf_counter()
     done = subprocess.run([promtool, "test", "rules", *tests], cwd=out, capture_output=True, text=True)

@@ -19,7 +19,16 @@ from generator.ai.drafts import load_drafts, review_issues
 from generator.live.command import budget as budget_command
 from generator.live.command import report as report_command
 from generator.model.slo import Model
-from generator.output import compare, read_tree, write_tree
+from generator.output import (
+    DEFAULT_LOCK_TIMEOUT,
+    LockBusy,
+    TreeError,
+    UnsafeOutDir,
+    compare,
+    ensure_safe_out,
+    read_tree,
+    write_tree,
+)
 from generator.pipeline import load_model, render_tree
 from generator.spec import SpecErrors
 from generator.spec.safe_text import base_url_problem
@@ -192,6 +201,51 @@ def _report_warnings(warnings: list, strict: bool, verb: str) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Take over a non-empty OUT that sloforge did not create: files it does not render are deleted.",
+)
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait while another render writes OUT.",
+)
+
+
+def _out_or_exit(out: Path, specs: Path, policy: Path | None, force: bool) -> list[tuple[str, Path]]:
+    """Refuse an OUT sloforge must not write into before spending time on rendering."""
+    protected = [("specs directory", specs)] + ([("policy file", policy)] if policy else [])
+    try:
+        ensure_safe_out(out, protected, force)
+    except UnsafeOutDir as exc:
+        _exit_unsafe(exc)
+    except OSError as exc:
+        _exit_cannot_write(out, exc)
+    return protected
+
+
+def _exit_unsafe(exc: UnsafeOutDir) -> None:
+    err.print(f"error: {exc}", markup=False)
+    if not exc.forceable:
+        err.print("nothing was written; this directory cannot be used even with --force (see docs/output-dir.md)")
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _exit_cannot_write(out: Path, exc: OSError | TreeError) -> None:
+    """A failed write is reported like bad input (exit 2, as documented), never as a traceback."""
+    reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+    where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+    err.print(
+        f"error: cannot write {out}/: {reason}{where}; each file in it is still either its previous or its new "
+        "version: run the render again once the cause is fixed",
+        markup=False,
+    )
+    sys.exit(EXIT_BAD_INPUT)
+
+
 @main.command()
 @specs_option
 @out_option
@@ -201,6 +255,8 @@ def _report_warnings(warnings: list, strict: bool, verb: str) -> None:
 @unreviewed_option
 @strict_option
 @deploy_format_option
+@force_option
+@lock_timeout_option
 def render(
     specs: Path,
     out: Path,
@@ -211,9 +267,14 @@ def render(
     include_unreviewed_drafts: bool = False,
     strict: bool = False,
     deploy_formats: tuple[str, ...] = (),
+    force: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
-    """Render SPECS into OUT, replacing OUT as a whole.
+    """Render SPECS into OUT, updating OUT's files in place.
 
+    OUT must be new, empty, or made by sloforge (it holds a .sloforge marker);
+    files sloforge no longer renders are deleted from it. Each file is
+    replaced atomically; unchanged files are left alone.
     Nothing is written when a spec has errors; the old tree stays as it was.
     Drafted prose from SPECS/drafts/ is merged in without any network access.
     Only reviewed drafts are used unless --include-unreviewed-drafts.
@@ -222,15 +283,19 @@ def render(
     model = _model_or_exit(
         specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats
     )
+    protected = _out_or_exit(out, specs, policy, force)  # before the costly part: rendering
     _review_drafts(specs, model, require_reviewed, "nothing was written.")
     tree = render_tree(model)
     _report_warnings(_warnings(model), strict, "nothing was written.")
-    drift = compare(tree, read_tree(out))
     try:
-        write_tree(tree, out)
-    except OSError as exc:
-        err.print(f"error: cannot write {out}/: {exc.strerror or exc}; the previous tree is unchanged", markup=False)
+        drift = write_tree(tree, out, protected=protected, force=force, lock_timeout=lock_timeout)
+    except UnsafeOutDir as exc:
+        _exit_unsafe(exc)
+    except LockBusy as exc:
+        err.print(f"error: {exc}; nothing was written", markup=False)
         sys.exit(EXIT_BAD_INPUT)
+    except (OSError, TreeError) as exc:
+        _exit_cannot_write(out, exc)
     slo_count = len(model.slos)
     out_console.print(
         f"rendered {slo_count} SLO(s) of {len(model.services)} service(s) into {out}/: "

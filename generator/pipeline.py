@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -62,7 +68,12 @@ def render_tree(model: Model) -> dict[str, str]:
     global _forked_model
     _forked_model = model
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             others = pool.submit(_render_others)
             tree = render_with(model, (render_rule_tests,))
             rest = others.result()
@@ -72,6 +83,25 @@ def render_tree(model: Model) -> dict[str, str]:
     if overlap:
         raise ValueError(f"two renderers produce {sorted(overlap)[0]}")
     return dict(sorted({**tree, **rest}.items()))
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: a killed `sloforge render` must not leave its renderer running."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:  # no parent-death signal: watch for being re-parented
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _render_others() -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.output import read_tree, write_tree
+from generator.output import TreeError, read_tree, write_tree
 from generator.tools import discovery
 
 
@@ -58,7 +58,7 @@ def test_validate_runs_promtool_and_fails_on_a_broken_rule(runner, rendered_dir,
 def test_failed_write_leaves_previous_tree(tmp_path):
     out = tmp_path / "out"
     write_tree({"a.txt": "old\n"}, out)
-    with pytest.raises(OSError):
+    with pytest.raises(TreeError):  # found before anything is written
         write_tree({"b.txt": "new\n", "b.txt/c.txt": "cannot be both a file and a folder\n"}, out)
     assert read_tree(out) == {"a.txt": "old\n"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging debris
