@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from fixture_paths import SPECS
 
 from generator.ai import checks
 from generator.ai.context import alert_label_names
@@ -19,7 +20,6 @@ from generator.cli import main
 from generator.model.slo import Model
 from generator.targets.investigation import allowed_metrics
 
-SPECS = Path(__file__).resolve().parent.parent / "slo_specs"
 LABELS = {"slo_service", "slo_name", "severity"}
 
 ACCEPTED_TEMPLATES = [

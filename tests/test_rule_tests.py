@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fixture_paths import TEAMS
 
 from generator.model.burn import detection_seconds
 from generator.model.numbers import format_number
@@ -41,8 +42,6 @@ from generator.targets.test_inputs import (
     synthesize,
 )
 from generator.tools.rule_tests import rule_test_files, run_rule_test, run_rule_tests
-
-TEAMS = Path(__file__).resolve().parent.parent / "slo_specs" / "teams.yaml"
 
 
 def _groups(rendered: Path, service: str) -> list[dict]:
