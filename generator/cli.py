@@ -21,7 +21,7 @@ from generator.output import compare, read_tree, write_tree
 from generator.pipeline import load_model, render_tree
 from generator.spec import SpecErrors
 from generator.tools.discovery import ToolNotFound
-from generator.tools.validate import validate_tree
+from generator.tools.validate import nothing_to_validate, validate_tree
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -214,8 +214,12 @@ def check(
 def validate_command(out: Path) -> None:
     """Run promtool and amtool over a rendered tree."""
     if not out.is_dir():
-        err.print(f"{out}/ does not exist; run `sloforge render` first")
+        err.print(f"error: {out}/ does not exist; run `sloforge render --out {out}` first", markup=False)
         sys.exit(EXIT_BAD_INPUT)
+    empty = nothing_to_validate(out)
+    if empty:
+        err.print(f"error: {empty}; run `sloforge render --out {out}` first. Nothing was validated.", markup=False)
+        sys.exit(EXIT_FAILED)
     try:
         results = validate_tree(out)
     except ToolNotFound as exc:
