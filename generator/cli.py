@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -119,10 +120,12 @@ def _warnings(model: Model, slos: list | None = None) -> list:
     from generator.targets.rule_tests import rule_test_warnings
 
     keys = None if slos is None else {slo.key for slo in slos}
-    found = sorted(model_warnings(model) + rule_test_warnings(model))
-    selected = [warning for warning in found if keys is None or warning.slo in keys]
+    # Warnings point where errors do: file:line:col, relative to the working directory.
+    where = {service.name: service.where for service in model.services} | {slo.key: slo.where for slo in model.slos}
+    found = [replace(w, source=where.get(w.slo) or w.source) for w in model_warnings(model) + rule_test_warnings(model)]
+    selected = sorted(warning for warning in found if keys is None or warning.slo in keys)
     if keys is None:
-        teams_source = model.teams[0].source if model.teams else "Teams"
+        teams_source = (model.teams[0].where or model.teams[0].source) if model.teams else "Teams"
         selected += [
             SpecWarning(teams_source, "alertmanager", message.removeprefix("alertmanager: "))
             for message in consistency_warnings(model)

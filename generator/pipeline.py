@@ -7,9 +7,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from generator.ai.drafts import with_drafts
+from generator.ai.store import draft_files, read_draft_file
 from generator.model.build import build_model
 from generator.model.slo import Model
-from generator.spec import load_specs, validate
+from generator.spec import SpecError, SpecErrors, load_specs, validate
 from generator.spec.alertmanager_base import with_alertmanager_base
 from generator.targets import RENDERERS, render_all, render_with
 from generator.targets.rule_tests import render_rule_tests
@@ -20,11 +21,38 @@ _forked_model: Model | None = None  # handed to the forked worker by memory, not
 
 
 def load_model(specs: Path, policy: Path | None = None, settings: dict[str, str] | None = None) -> Model:
-    """Raises SpecErrors (every problem at once) for bad input."""
+    """Raises SpecErrors (every problem at once: specs, drafts, base config) for bad input."""
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
-    validate(spec_set)
-    model = with_drafts(build_model(spec_set, settings), specs)  # reviewed-or-not AI prose, read offline
-    return with_alertmanager_base(model, specs)  # slo_specs/alertmanager.base.yml, when present
+    try:
+        validate(spec_set)
+    except SpecErrors as exc:
+        # Drafts and the base config are checked against the model; what can be checked without it is reported now.
+        _, later = _attach(Model((), ()), specs)
+        raise SpecErrors(exc.errors + later) from None
+    model, errors = _attach(build_model(spec_set, settings), specs)
+    if errors:
+        raise SpecErrors(errors)
+    return model
+
+
+def _attach(model: Model, specs: Path) -> tuple[Model, list[SpecError]]:
+    """Reviewed-or-not AI prose (read offline) and slo_specs/alertmanager.base.yml, with both their errors."""
+    errors: list[SpecError] = []
+    for step in (_with_drafts, with_alertmanager_base):
+        try:
+            model = step(model, specs)
+        except SpecErrors as exc:
+            errors += exc.errors
+    return model, errors
+
+
+def _with_drafts(model: Model, specs: Path) -> Model:
+    """Without SLOs (the specs have errors) only the draft files themselves can be checked."""
+    if model.services:
+        return with_drafts(model, specs)
+    for path in draft_files(specs):
+        read_draft_file(path, specs)
+    return model
 
 
 def render_tree(model: Model) -> dict[str, str]:

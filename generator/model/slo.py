@@ -89,6 +89,7 @@ class SLO:
     expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
     source: str = ""  # spec file, relative to the specs directory
     drafted: DraftedProse | None = None  # reviewed-or-not AI prose from slo_specs/drafts/
+    where: str = field(default="", compare=False)  # file:line:col of the entry, as messages show paths
 
     @property
     def objective_ratio(self) -> Decimal:
@@ -122,6 +123,7 @@ class Team:
     repeat_interval: tuple[tuple[str, str], ...] = ()  # (notify class, duration text)
     group_interval: tuple[tuple[str, str], ...] = ()
     source: str = ""
+    where: str = field(default="", compare=False)  # file:line:col of the entry, as messages show paths
 
     def receivers_for(self, notify: str) -> tuple[Receiver, ...]:
         return dict(self.receivers).get(notify, ())
@@ -135,6 +137,7 @@ class Service:
     labels: tuple[tuple[str, str], ...]
     slos: tuple[SLO, ...]
     source: str
+    where: str = field(default="", compare=False)  # file:line:col of the document, as messages show paths
 
 
 @dataclass(frozen=True)

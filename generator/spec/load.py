@@ -50,11 +50,12 @@ def spec_files(root: Path) -> list[Path]:
 
 
 def display_name(path: Path, root: Path) -> str:
-    """Spec paths as the user typed them: relative to the working directory when possible."""
+    """How every message shows a path: relative to the working directory when under it, else absolute."""
+    resolved = path.resolve()
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
-        return path.as_posix()
+        return resolved.as_posix()
 
 
 def load_specs(root: Path, extra_files: tuple[Path, ...] = ()) -> SpecSet:
