@@ -8,11 +8,12 @@ SPECS ?= slo_specs
 OUT ?= rendered
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: render test check validate lint pytest tools bench demo up down clean help
+.PHONY: render test ci check validate lint pytest tools bench demo up down clean help
 
 help:
 	@echo "make render   render $(SPECS)/ into $(OUT)/"
-	@echo "make test     set everything up, then lint, validate with promtool/amtool, drift check and pytest"
+	@echo "make test     set everything up, then lint, make ci and pytest (the project's tests use tests/fixtures/)"
+	@echo "make ci       your specs' CI loop: drift check of $(OUT)/ against $(SPECS)/, promtool/amtool validate (docs/ci.md)"
 	@echo "make bench    benchmarks (not part of make test)"
 	@echo "make demo     local end-to-end demo without docker"
 
@@ -53,7 +54,11 @@ check: $(STAMP)
 pytest: $(STAMP) tools
 	$(BIN)/pytest -q
 
-test: $(STAMP) tools lint check validate pytest
+# Your specs' CI loop (docs/ci.md): the only part of `make test` that reads $(SPECS)/ and $(OUT)/.
+ci: $(STAMP) tools check validate
+
+# The project's own tests: pytest reads tests/fixtures/specs/, never $(SPECS)/ or $(OUT)/.
+test: $(STAMP) tools lint ci pytest
 
 bench: $(STAMP) tools
 	$(BIN)/python -m bench
