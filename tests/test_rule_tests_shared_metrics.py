@@ -20,7 +20,8 @@ from fixture_paths import TEAMS
 from generator.output import write_tree
 from generator.pipeline import load_model
 from generator.targets import render_all
-from generator.targets.rule_tests import TESTS_DIR, fastest_page_tier, rule_test_warnings, tests_path
+from generator.targets.rule_tests import TESTS_DIR, fastest_page_tier, rule_test_warnings
+from generator.targets.rule_tests import tests_path as service_tests_file
 from generator.tools.rule_tests import run_rule_test, run_rule_tests
 
 SHARED = """
@@ -141,6 +142,6 @@ def test_a_broken_rule_of_one_shared_metric_slo_fails_its_tests(shared, tmp_path
                 changed += 1
     assert changed
     rules_file.write_text(yaml.safe_dump(document, sort_keys=False))
-    result = run_rule_test(copy / tests_path(service))  # page-fast is tested at the rules' own interval
+    result = run_rule_test(copy / service_tests_file(service))  # page-fast is tested at the rules' own interval
     assert not result.ok, f"{service}/{slo}: a doubled factor went unnoticed"
     assert f'slo_name="{slo}"' in result.output
