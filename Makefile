@@ -8,12 +8,13 @@ SPECS ?= slo_specs
 OUT ?= rendered
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: render test check validate lint pytest tools bench demo up down clean help
+.PHONY: render test ci check validate lint pytest tools bench demo up down clean help
 
 help:
 	@echo "make render    render $(SPECS)/ into $(OUT)/ (creates .venv on first use)"
 	@echo "make test      set everything up, then lint, drift check, validate with promtool/amtool, and pytest"
 	@echo "make check     fail when $(OUT)/ differs from a fresh render of $(SPECS)/"
+	@echo "make ci        your specs' CI loop: drift check of $(OUT)/ against $(SPECS)/ and validate (docs/ci.md)"
 	@echo "make validate  promtool and amtool over $(OUT)/"
 	@echo "make lint      ruff (lint and format check)"
 	@echo "make pytest    the test suite only"
@@ -65,7 +66,11 @@ check: $(STAMP)
 pytest: $(STAMP) tools
 	$(BIN)/pytest -q
 
-test: $(STAMP) tools lint check validate pytest
+# Your specs' CI loop (docs/ci.md): the only part of `make test` that reads $(SPECS)/ and $(OUT)/.
+ci: $(STAMP) tools check validate
+
+# The project's own tests: pytest reads tests/fixtures/specs/, never $(SPECS)/ or $(OUT)/.
+test: $(STAMP) tools lint ci pytest
 
 bench: $(STAMP) tools
 	$(BIN)/python -m bench

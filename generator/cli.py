@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -33,7 +34,7 @@ from generator.pipeline import load_model, render_tree
 from generator.spec import SpecErrors
 from generator.spec.safe_text import base_url_problem
 from generator.tools.discovery import ToolNotFound
-from generator.tools.validate import validate_tree
+from generator.tools.validate import nothing_to_validate, validate_tree
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 MAX_PRINTED_ERRORS = 200  # a generated or hostile file can hold 100,000 mistakes; the first ones are enough
@@ -181,10 +182,12 @@ def _warnings(model: Model, slos: list | None = None) -> list:
     from generator.targets.rule_tests import rule_test_warnings
 
     keys = None if slos is None else {slo.key for slo in slos}
-    found = sorted(model_warnings(model) + rule_test_warnings(model))
-    selected = [warning for warning in found if keys is None or warning.slo in keys]
+    # Warnings point where errors do: file:line:col, relative to the working directory.
+    where = {service.name: service.where for service in model.services} | {slo.key: slo.where for slo in model.slos}
+    found = [replace(w, source=where.get(w.slo) or w.source) for w in model_warnings(model) + rule_test_warnings(model)]
+    selected = sorted(warning for warning in found if keys is None or warning.slo in keys)
     if keys is None:
-        teams_source = model.teams[0].source if model.teams else "Teams"
+        teams_source = (model.teams[0].where or model.teams[0].source) if model.teams else "Teams"
         selected += [
             SpecWarning(teams_source, "alertmanager", message.removeprefix("alertmanager: "))
             for message in consistency_warnings(model)
@@ -353,8 +356,12 @@ def check(
 def validate_command(out: Path) -> None:
     """Run promtool and amtool over a rendered tree."""
     if not out.is_dir():
-        err.print(f"{out}/ does not exist; run `sloforge render` first")
+        err.print(f"error: {out}/ does not exist; run `sloforge render --out {out}` first", markup=False)
         sys.exit(EXIT_BAD_INPUT)
+    empty = nothing_to_validate(out)
+    if empty:
+        err.print(f"error: {empty}; run `sloforge render --out {out}` first. Nothing was validated.", markup=False)
+        sys.exit(EXIT_FAILED)
     try:
         results = validate_tree(out)
     except ToolNotFound as exc:

@@ -13,9 +13,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from generator.ai.drafts import with_drafts
+from generator.ai.store import draft_files, read_draft_file
 from generator.model.build import build_model
 from generator.model.slo import Model
-from generator.spec import SpecErrors, SpecSet, load_specs, secrets, validate
+from generator.spec import SpecError, SpecErrors, SpecSet, load_specs, secrets, validate
 from generator.spec.alertmanager_base import slack_url_errors, with_alertmanager_base
 from generator.spec.validate import team_error
 from generator.targets import RENDERERS, render_all, render_with
@@ -34,15 +35,44 @@ def load_model(
     settings: dict[str, str] | None = None,
     include_unreviewed_drafts: bool = False,
 ) -> Model:
-    """Raises SpecErrors (every problem at once) for bad input."""
+    """Raises SpecErrors (every problem at once: specs, drafts, base config) for bad input."""
     if errors := secrets.override_errors(settings or {}):
         raise SpecErrors(errors)
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
-    validate(spec_set, extra_checks=(output_collisions, slack_url_errors))
-    # reviewed AI prose (unreviewed too only when asked), checked and read offline
-    model = with_drafts(build_model(spec_set, settings), specs, include_unreviewed_drafts)
-    model = with_alertmanager_base(model, specs)  # slo_specs/alertmanager.base.yml, when present
+    try:
+        validate(spec_set, extra_checks=(output_collisions, slack_url_errors))
+    except SpecErrors as exc:
+        # Drafts and the base config are checked against the model; what can be checked without it is reported now.
+        _, later = _attach(Model((), ()), specs, include_unreviewed_drafts)
+        raise SpecErrors(exc.errors + later) from None
+    model, errors = _attach(build_model(spec_set, settings), specs, include_unreviewed_drafts)
+    if errors:
+        raise SpecErrors(errors)
     _refuse_silent_pages(model, spec_set)
+    return model
+
+
+def _attach(model: Model, specs: Path, include_unreviewed_drafts: bool) -> tuple[Model, list[SpecError]]:
+    """Reviewed AI prose (unreviewed too only when asked, read offline) and slo_specs/alertmanager.base.yml,
+    with both their errors."""
+    errors: list[SpecError] = []
+    try:
+        model = _with_drafts(model, specs, include_unreviewed_drafts)
+    except SpecErrors as exc:
+        errors += exc.errors
+    try:
+        model = with_alertmanager_base(model, specs)
+    except SpecErrors as exc:
+        errors += exc.errors
+    return model, errors
+
+
+def _with_drafts(model: Model, specs: Path, include_unreviewed_drafts: bool) -> Model:
+    """Without SLOs (the specs have errors) only the draft files themselves can be checked."""
+    if model.services:
+        return with_drafts(model, specs, include_unreviewed_drafts)
+    for path in draft_files(specs):
+        read_draft_file(path, specs)
     return model
 
 

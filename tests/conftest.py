@@ -1,4 +1,5 @@
-"""Shared fixtures: the example specs rendered once into a temp dir, tool paths."""
+"""Shared fixtures: the project's test specs (tests/fixtures/specs/, never the user's slo_specs/)
+rendered once into a temp dir, tool paths."""
 
 from __future__ import annotations
 
@@ -6,18 +7,24 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixture_paths import SPECS
 
 from generator.output import write_tree
 from generator.pipeline import load_model
 from generator.targets import render_all
 
 REPO = Path(__file__).resolve().parent.parent
-SPECS = REPO / "slo_specs"
 
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def specs_dir() -> Path:
+    """The test specs: read them, or copy them into tmp_path to change them."""
+    return SPECS
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +34,7 @@ def example_model():
 
 @pytest.fixture(scope="session")
 def rendered_dir(tmp_path_factory, example_model) -> Path:
-    """A fresh render of slo_specs/ (tests never write into the committed rendered/)."""
+    """A fresh render of the test specs (tests never read or write the committed rendered/)."""
     out = tmp_path_factory.mktemp("rendered") / "rendered"
     write_tree(render_all(example_model), out)
     return out

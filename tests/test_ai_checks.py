@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from fixture_paths import SPECS
 
 from generator.ai import checks
 from generator.ai.gotemplate import TemplateProblem, check_template
@@ -17,7 +18,6 @@ from generator.ai.toolcheck import apply_promtool
 from generator.cli import main
 from generator.model.slo import Model
 
-SPECS = Path(__file__).resolve().parent.parent / "slo_specs"
 LABELS = {"slo_service", "slo_name", "severity"}
 
 ACCEPTED_TEMPLATES = [

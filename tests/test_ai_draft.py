@@ -20,6 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from fake_anthropic import API_KEY, FakeAnthropic, Reply, error, good_answer, text_message
+from fixture_paths import SPECS
 
 from generator.ai.context import fingerprint
 from generator.ai.defaults import DEFAULT_MODEL
@@ -27,14 +28,12 @@ from generator.cli import main
 from generator.pipeline import load_model
 from generator.targets.prose import skeleton_description, skeleton_summary
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
 def specs(tmp_path: Path) -> Path:
     """The example specs without their drafts, in a temp dir the tests may change."""
     target = tmp_path / "slo_specs"
-    shutil.copytree(REPO / "slo_specs", target, ignore=shutil.ignore_patterns("drafts"))
+    shutil.copytree(SPECS, target, ignore=shutil.ignore_patterns("drafts"))
     return target
 
 
@@ -333,7 +332,7 @@ def test_fake_accepts_both_auth_headers(fake: FakeAnthropic, header: str) -> Non
 
 
 def test_render_and_check_never_touch_the_network(specs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copytree(REPO / "slo_specs" / "drafts", specs / "drafts")
+    shutil.copytree(SPECS / "drafts", specs / "drafts")
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("render opened a network connection")

@@ -65,9 +65,9 @@ def test_swapping_two_teams_receivers_fails_their_routing_tests(rendered_dir, tm
     assert all("Expected receivers did not match" in r.output for r in results if not r.ok)
 
 
-def test_receiver_order_is_checked(rendered_dir, tmp_path, amtool, repo_root):
+def test_receiver_order_is_checked(rendered_dir, tmp_path, amtool, specs_dir):
     specs = tmp_path / "specs"
-    shutil.copytree(repo_root / "slo_specs", specs, ignore=shutil.ignore_patterns("drafts"))
+    shutil.copytree(specs_dir, specs, ignore=shutil.ignore_patterns("drafts"))
     teams = specs / "teams.yaml"
     teams.write_text(
         teams.read_text().replace(
@@ -104,9 +104,9 @@ def test_a_template_that_loses_the_slo_name_fails(rendered_dir, tmp_path, amtool
     assert "does not show" in failed[0].output and "[FIRING:1]" in failed[0].output
 
 
-def test_subtree_mode_is_checked_inside_a_minimal_root(repo_root, tmp_path, amtool):
+def test_subtree_mode_is_checked_inside_a_minimal_root(specs_dir, tmp_path, amtool):
     specs = tmp_path / "specs"
-    shutil.copytree(repo_root / "slo_specs", specs, ignore=shutil.ignore_patterns("drafts"))
+    shutil.copytree(specs_dir, specs, ignore=shutil.ignore_patterns("drafts"))
     (specs / "policy.yaml").write_text(
         "apiVersion: sloforge/v1\nkind: Policy\nsettings: {alertmanager_output: subtree}\n"
     )

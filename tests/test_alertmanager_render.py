@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from fixture_paths import SPECS
 
 from generator.cli import main
 from generator.output import read_tree
@@ -32,9 +33,9 @@ teams:
 """
 
 
-def copy_specs(repo_root: Path, tmp_path: Path, *, base: bool = True) -> Path:
+def copy_specs(specs_dir: Path, tmp_path: Path, *, base: bool = True) -> Path:
     specs = tmp_path / "specs"
-    shutil.copytree(repo_root / "slo_specs", specs, ignore=shutil.ignore_patterns("drafts"))
+    shutil.copytree(specs_dir, specs, ignore=shutil.ignore_patterns("drafts"))
     if not base:
         (specs / "alertmanager.base.yml").unlink()
         (specs / "teams.yaml").write_text(TEAMS_NO_BASE)
@@ -62,7 +63,10 @@ def test_routing_tests_cover_every_rendered_alert_with_its_full_label_set(exampl
     cases = yaml.safe_load(tree[ROUTING_TESTS_PATH])["tests"]
     expected = sorted(sorted(alert.items()) for alert in rule_alerts(tree))
     assert sorted(sorted(case["labels"].items()) for case in cases) == expected
-    assert len(cases) == sum(len(slo.tiers) + 1 for slo in example_model.slos)  # every tier + missing-SLI
+    # every tier + missing-SLI + a budget-freeze alert per freezing stage
+    assert len(cases) == sum(
+        len(slo.tiers) + 1 + sum(stage.freeze for stage in slo.budget_stages) for slo in example_model.slos
+    )
 
 
 def test_routes_are_team_then_notify_class_and_expectations_follow_ownership(example_model):
@@ -103,8 +107,8 @@ def test_inhibition_page_over_ticket_fast_over_slow_missing_last_of_its_class(ex
     assert any(r["equal"] == ["instance"] for r in rules)
 
 
-def test_tier_order_that_differs_per_slo_scopes_the_fast_over_slow_rule(repo_root, tmp_path):
-    specs = copy_specs(repo_root, tmp_path)
+def test_tier_order_that_differs_per_slo_scopes_the_fast_over_slow_rule(specs_dir, tmp_path):
+    specs = copy_specs(specs_dir, tmp_path)
     checkout = specs / "checkout.yaml"
     # checkout/latency: page-fast now looks further back than page-slow, so it is the slower one there.
     checkout.write_text(
@@ -136,8 +140,8 @@ def test_tier_order_that_differs_per_slo_scopes_the_fast_over_slow_rule(repo_roo
     assert scopes("ticket-fast", "ticket-slow") == [[]]  # unaffected pairs stay one global rule
 
 
-def test_base_merge_keeps_global_routes_and_receivers_and_puts_slo_route_first(repo_root, example_model):
-    base = yaml.safe_load((repo_root / "slo_specs" / "alertmanager.base.yml").read_text())
+def test_base_merge_keeps_global_routes_and_receivers_and_puts_slo_route_first(specs_dir, example_model):
+    base = yaml.safe_load((specs_dir / "alertmanager.base.yml").read_text())
     config = config_of(render_all(example_model))
     assert config["global"] == base["global"]
     assert config["route"]["receiver"] == base["route"]["receiver"]
@@ -149,8 +153,8 @@ def test_base_merge_keeps_global_routes_and_receivers_and_puts_slo_route_first(r
     assert yaml.safe_load(render_all(example_model)[ROUTING_TESTS_PATH])["default_receiver"] == "ops-catchall"
 
 
-def test_without_base_a_standalone_config_with_a_default_receiver(repo_root, tmp_path):
-    tree = render_alertmanager(load_model(copy_specs(repo_root, tmp_path, base=False)))
+def test_without_base_a_standalone_config_with_a_default_receiver(specs_dir, tmp_path):
+    tree = render_alertmanager(load_model(copy_specs(specs_dir, tmp_path, base=False)))
     config = config_of(tree)
     assert "global" not in config
     assert config["route"]["receiver"] == "sloforge-default"
@@ -158,8 +162,8 @@ def test_without_base_a_standalone_config_with_a_default_receiver(repo_root, tmp
     assert yaml.safe_load(tree[ROUTING_TESTS_PATH])["default_receiver"] == "sloforge-default"
 
 
-def test_subtree_mode_renders_only_the_parts_to_include(repo_root, tmp_path):
-    specs = copy_specs(repo_root, tmp_path)
+def test_subtree_mode_renders_only_the_parts_to_include(specs_dir, tmp_path):
+    specs = copy_specs(specs_dir, tmp_path)
     (specs / "policy.yaml").write_text(
         "apiVersion: sloforge/v1\nkind: Policy\nsettings: {alertmanager_output: subtree}\n"
     )
@@ -192,7 +196,7 @@ def test_receivers_reference_secrets_only_by_file_and_use_the_templates(example_
 
 def test_render_is_byte_identical(example_model):
     assert render_alertmanager(example_model) == render_alertmanager(example_model)
-    first = render_alertmanager(load_model(Path(__file__).resolve().parent.parent / "slo_specs"))
+    first = render_alertmanager(load_model(SPECS))
     assert first == render_alertmanager(example_model)
 
 
@@ -218,8 +222,8 @@ def test_example_specs_route_cleanly(example_model):
     assert consistency_warnings(example_model) == []
 
 
-def test_unowned_team_unmatched_route_and_unused_receivers_are_warned(repo_root, tmp_path):
-    specs = copy_specs(repo_root, tmp_path)
+def test_unowned_team_unmatched_route_and_unused_receivers_are_warned(specs_dir, tmp_path):
+    specs = copy_specs(specs_dir, tmp_path)
     teams = specs / "teams.yaml"
     teams.write_text(
         teams.read_text()
@@ -230,8 +234,8 @@ def test_unowned_team_unmatched_route_and_unused_receivers_are_warned(repo_root,
     assert any("'search-page'" in w and "receives no alert" in w for w in warnings), warnings
 
 
-def test_alert_that_reaches_only_the_default_receiver_is_warned(repo_root, tmp_path):
-    specs = copy_specs(repo_root, tmp_path)
+def test_alert_that_reaches_only_the_default_receiver_is_warned(specs_dir, tmp_path):
+    specs = copy_specs(specs_dir, tmp_path)
     teams = specs / "teams.yaml"
     text = teams.read_text().replace(
         '    ticket:\n      slack: {channel: "#payments-alerts", api_url_file: /etc/alertmanager/secrets/slack-webhook}\n',
@@ -285,8 +289,8 @@ def render_cli(specs: Path, out: Path):
         ),
     ],
 )
-def test_bad_base_config_is_a_spec_error(repo_root, tmp_path, mutation, message):
-    specs = copy_specs(repo_root, tmp_path)
+def test_bad_base_config_is_a_spec_error(specs_dir, tmp_path, mutation, message):
+    specs = copy_specs(specs_dir, tmp_path)
     base = specs / "alertmanager.base.yml"
     base.write_text(mutation(base.read_text()))
     out = tmp_path / "out"
@@ -320,8 +324,8 @@ def test_bad_base_config_is_a_spec_error(repo_root, tmp_path, mutation, message)
         ),
     ],
 )
-def test_bad_teams_spec_is_a_spec_error(repo_root, tmp_path, old, new, message):
-    specs = copy_specs(repo_root, tmp_path)
+def test_bad_teams_spec_is_a_spec_error(specs_dir, tmp_path, old, new, message):
+    specs = copy_specs(specs_dir, tmp_path)
     teams = specs / "teams.yaml"
     assert old in teams.read_text()
     teams.write_text(teams.read_text().replace(old, new))
@@ -333,8 +337,8 @@ def test_bad_teams_spec_is_a_spec_error(repo_root, tmp_path, old, new, message):
     assert not out.exists()
 
 
-def test_team_intervals_override_the_per_class_defaults(repo_root, tmp_path):
-    specs = copy_specs(repo_root, tmp_path)
+def test_team_intervals_override_the_per_class_defaults(specs_dir, tmp_path):
+    specs = copy_specs(specs_dir, tmp_path)
     teams = specs / "teams.yaml"
     teams.write_text(
         teams.read_text().replace(

@@ -19,24 +19,24 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def test_render_then_check_is_clean_and_byte_identical(runner, repo_root, tmp_path):
+def test_render_then_check_is_clean_and_byte_identical(runner, specs_dir, tmp_path):
     out = tmp_path / "out"
-    first = runner.invoke(main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    first = runner.invoke(main, ["render", "--specs", str(specs_dir), "--out", str(out)])
     assert first.exit_code == 0, first.output
     snapshot = read_tree(out)
-    second = runner.invoke(main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    second = runner.invoke(main, ["render", "--specs", str(specs_dir), "--out", str(out)])
     assert second.exit_code == 0 and "0 new, 0 changed, 0 removed" in second.output
     assert read_tree(out) == snapshot
-    check = runner.invoke(main, ["check", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    check = runner.invoke(main, ["check", "--specs", str(specs_dir), "--out", str(out)])
     assert check.exit_code == 0, check.output
 
 
-def test_check_reports_drift(runner, repo_root, tmp_path):
+def test_check_reports_drift(runner, specs_dir, tmp_path):
     out = tmp_path / "out"
-    runner.invoke(main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    runner.invoke(main, ["render", "--specs", str(specs_dir), "--out", str(out)])
     (out / "prometheus" / "rules" / "checkout.yaml").write_text("edited by hand\n")
     (out / "stray.txt").write_text("x")
-    result = runner.invoke(main, ["check", "--specs", str(repo_root / "slo_specs"), "--out", str(out)])
+    result = runner.invoke(main, ["check", "--specs", str(specs_dir), "--out", str(out)])
     assert result.exit_code == 1
     assert "stale: " in result.output and "checkout.yaml" in result.output
     assert "not rendered any more: " in result.output and "stray.txt" in result.output
@@ -93,9 +93,9 @@ def test_docker_fallback_when_an_engine_answers(monkeypatch, tmp_path):
     assert argv[:2] == ["docker", "run"] and "prom/prometheus" in argv
 
 
-def test_render_warns_about_alerts_that_reach_no_team_receiver(runner, repo_root, tmp_path):
+def test_render_warns_about_alerts_that_reach_no_team_receiver(runner, specs_dir, tmp_path):
     specs = tmp_path / "specs"
-    shutil.copytree(repo_root / "slo_specs", specs)
+    shutil.copytree(specs_dir, specs)
     teams = specs / "teams.yaml"
     text = teams.read_text()
     start = text.index("  ml-platform:")
@@ -109,10 +109,10 @@ def test_render_warns_about_alerts_that_reach_no_team_receiver(runner, repo_root
     assert not (tmp_path / "strict").exists()
 
 
-def test_unwritable_output_is_a_clear_error(runner, repo_root, tmp_path):
+def test_unwritable_output_is_a_clear_error(runner, specs_dir, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = runner.invoke(main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(blocker / "out")])
+    result = runner.invoke(main, ["render", "--specs", str(specs_dir), "--out", str(blocker / "out")])
     assert result.exit_code == 2
     assert "cannot write" in result.output
     assert isinstance(result.exception, SystemExit)  # a clean exit, not a traceback

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import promql_parser
 import pytest
 import yaml
+from fixture_paths import SPECS
 
 from generator.output import write_tree
 from generator.pipeline import load_model
@@ -130,7 +131,7 @@ def test_a_dashboard_per_service_and_the_overview(example_model, rendered_dir):
 
 
 def test_render_is_deterministic_canonical_json(example_model):
-    first, second = render_dashboards(example_model), render_dashboards(load_model(REPO / "slo_specs"))
+    first, second = render_dashboards(example_model), render_dashboards(load_model(SPECS))
     assert first == second
     for path, text in first.items():
         canonical = json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -284,7 +285,7 @@ def test_alert_dashboard_urls_point_at_the_dashboard_and_row(example_model, rend
 
 
 def test_grafana_links_select_the_slo_row(tmp_path):
-    model = load_model(REPO / "slo_specs", settings={"dashboard_base_url": "https://grafana.example.com/"})
+    model = load_model(SPECS, settings={"dashboard_base_url": "https://grafana.example.com/"})
     out = tmp_path / "rendered"
     write_tree(render_all(model), out)
     found = dashboards(out)

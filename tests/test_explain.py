@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fixture_paths import TEAMS
 
 from generator.cli import main
 from generator.model.burn import tier_facts
@@ -16,8 +17,6 @@ from generator.model.numbers import format_number
 from generator.model.warnings import model_warnings
 from generator.output import read_tree
 from generator.pipeline import load_model
-
-TEAMS = Path(__file__).resolve().parent.parent / "slo_specs" / "teams.yaml"
 
 
 @pytest.fixture
@@ -47,8 +46,8 @@ slos:
     return specs
 
 
-def test_json_numbers_are_the_models_and_match_the_workbook(runner, repo_root, example_model):
-    result = runner.invoke(main, ["explain", "--specs", str(repo_root / "slo_specs"), "--format", "json"])
+def test_json_numbers_are_the_models_and_match_the_workbook(runner, specs_dir, example_model):
+    result = runner.invoke(main, ["explain", "--specs", str(specs_dir), "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = {f"{item['service']}/{item['slo']}": item for item in json.loads(result.stdout)["slos"]}
     assert set(rows) == {slo.key for slo in example_model.slos}
@@ -72,8 +71,8 @@ def test_json_numbers_are_the_models_and_match_the_workbook(runner, repo_root, e
             )
 
 
-def test_table_shows_every_tier_of_the_selected_slo_only(runner, repo_root, example_model):
-    result = runner.invoke(main, ["explain", "--specs", str(repo_root / "slo_specs"), "checkout/latency"])
+def test_table_shows_every_tier_of_the_selected_slo_only(runner, specs_dir, example_model):
+    result = runner.invoke(main, ["explain", "--specs", str(specs_dir), "checkout/latency"])
     assert result.exit_code == 0, result.output
     latency = next(slo for slo in example_model.slos if slo.key == "checkout/latency")
     assert "checkout/latency" in result.output and "checkout/availability" not in result.output
@@ -87,8 +86,8 @@ def test_table_shows_every_tier_of_the_selected_slo_only(runner, repo_root, exam
     ("selection", "message"),
     [("checkout/availabilty", "did you mean 'availability'"), ("chekout", "did you mean 'checkout'")],
 )
-def test_unknown_selection_is_bad_input(runner, repo_root, selection, message):
-    result = runner.invoke(main, ["explain", "--specs", str(repo_root / "slo_specs"), selection])
+def test_unknown_selection_is_bad_input(runner, specs_dir, selection, message):
+    result = runner.invoke(main, ["explain", "--specs", str(specs_dir), selection])
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
@@ -137,8 +136,6 @@ def test_render_prints_warnings_and_strict_leaves_the_old_tree(runner, tmp_path)
     assert read_tree(out) == before
 
 
-def test_example_specs_render_without_warnings(runner, repo_root, tmp_path):
-    result = runner.invoke(
-        main, ["render", "--specs", str(repo_root / "slo_specs"), "--out", str(tmp_path / "out"), "--strict"]
-    )
+def test_example_specs_render_without_warnings(runner, specs_dir, tmp_path):
+    result = runner.invoke(main, ["render", "--specs", str(specs_dir), "--out", str(tmp_path / "out"), "--strict"])
     assert result.exit_code == 0, result.output

@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from fixture_paths import TEAMS
 
 from generator.model import burn
 from generator.pipeline import load_model
@@ -38,7 +39,6 @@ from generator.targets.test_inputs import (
     selector_matches,
 )
 
-TEAMS = Path(__file__).resolve().parent.parent / "slo_specs" / "teams.yaml"
 _DECIMALS = Context(prec=80)
 
 

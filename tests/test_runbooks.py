@@ -11,6 +11,7 @@ from pathlib import Path
 import promql_parser
 import pytest
 import yaml
+from fixture_paths import SPECS
 
 from generator.ai.drafts import review_issues
 from generator.model.slo import Model
@@ -20,7 +21,6 @@ from generator.targets.investigation import raw_queries
 from generator.targets.links import runbook_path
 from generator.targets.runbooks import INDEX_PATH, render_runbooks
 
-SPECS = Path(__file__).resolve().parent.parent / "slo_specs"
 FENCE = re.compile(r"```promql\n(.*?)\n\s*```", re.S)
 
 

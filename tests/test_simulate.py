@@ -26,7 +26,7 @@ def _slo(model, key):
     return next(slo for slo in model.slos if slo.key == key)
 
 
-def test_timeline_follows_the_thresholds_and_promtool_confirms_it(runner, repo_root, example_model, promtool):
+def test_timeline_follows_the_thresholds_and_promtool_confirms_it(runner, specs_dir, example_model, promtool):
     """10% errors for 6h on checkout/latency: the tiers whose threshold and detection time allow it fire."""
     slo = _slo(example_model, "checkout/latency")
     ratio, duration = Decimal("0.1"), parse_duration("6h")
@@ -36,7 +36,7 @@ def test_timeline_follows_the_thresholds_and_promtool_confirms_it(runner, repo_r
         if detection_seconds(tier, slo.error_budget, ratio) + tier.for_.seconds < duration.seconds
     }
     assert expected and expected != {tier.name for tier in slo.tiers}  # the scenario separates the tiers
-    args = ["simulate", "--specs", str(repo_root / "slo_specs"), "checkout/latency"]
+    args = ["simulate", "--specs", str(specs_dir), "checkout/latency"]
     result = runner.invoke(main, [*args, "--error-ratio", "10%", "--for", "6h", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -49,8 +49,8 @@ def test_timeline_follows_the_thresholds_and_promtool_confirms_it(runner, repo_r
     assert data["budget_consumed"] == pytest.approx(float(spent), rel=1e-3)
 
 
-def test_table_output_says_what_fired_and_that_promtool_agreed(runner, repo_root, promtool):
-    args = ["simulate", "--specs", str(repo_root / "slo_specs"), "storefront-probe/uptime"]
+def test_table_output_says_what_fired_and_that_promtool_agreed(runner, specs_dir, promtool):
+    args = ["simulate", "--specs", str(specs_dir), "storefront-probe/uptime"]
     result = runner.invoke(main, [*args, "--error-ratio", "100%", "--for", "10m"])
     assert result.exit_code == 0, result.output
     assert "page-fast" in result.output and "firing" in result.output
@@ -69,7 +69,7 @@ def test_verification_fails_when_the_rules_disagree_with_the_prediction(example_
     assert not result.ok and "FAILED" in result.output
 
 
-def test_scenario_file_with_traffic_phases(runner, repo_root, tmp_path, promtool):
+def test_scenario_file_with_traffic_phases(runner, specs_dir, tmp_path, promtool):
     scenario = tmp_path / "incident.yaml"
     scenario.write_text(
         "phases:\n"
@@ -78,7 +78,7 @@ def test_scenario_file_with_traffic_phases(runner, repo_root, tmp_path, promtool
         "  - {for: 2h, error_ratio: 0.5%}\n"
         "recover: true\n"
     )
-    args = ["simulate", "--specs", str(repo_root / "slo_specs"), "checkout/availability", "--scenario", str(scenario)]
+    args = ["simulate", "--specs", str(specs_dir), "checkout/availability", "--scenario", str(scenario)]
     result = runner.invoke(main, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -88,10 +88,10 @@ def test_scenario_file_with_traffic_phases(runner, repo_root, tmp_path, promtool
     assert any(event["tier"] == "page-fast" and event["state"] == "firing" for event in data["events"])
 
 
-def test_bad_scenario_file_points_at_the_line(runner, repo_root, tmp_path):
+def test_bad_scenario_file_points_at_the_line(runner, specs_dir, tmp_path):
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("phases:\n  - {for: 1h, error_ratio: 0}\n  - {for: 2x, error_ratio: 150%, colour: red}\n")
-    args = ["simulate", "--specs", str(repo_root / "slo_specs"), "checkout/availability", "--scenario", str(scenario)]
+    args = ["simulate", "--specs", str(specs_dir), "checkout/availability", "--scenario", str(scenario)]
     result = runner.invoke(main, args)
     assert result.exit_code == 2
     assert f"{scenario}:3:" in result.output
@@ -110,8 +110,8 @@ def test_bad_scenario_file_points_at_the_line(runner, repo_root, tmp_path):
         (["checkout/nope", "--error-ratio", "2%", "--for", "1h"], "no SLO 'nope'"),
     ],
 )
-def test_bad_options_are_bad_input(runner, repo_root, args, message):
-    result = runner.invoke(main, ["simulate", "--specs", str(repo_root / "slo_specs"), *args])
+def test_bad_options_are_bad_input(runner, specs_dir, args, message):
+    result = runner.invoke(main, ["simulate", "--specs", str(specs_dir), *args])
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output

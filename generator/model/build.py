@@ -21,7 +21,7 @@ from generator.model.slo import (
     Settings,
     Team,
 )
-from generator.spec.load import SpecSet
+from generator.spec.load import LoadedDocument, SpecSet
 from generator.spec.schema import RECEIVER_TYPES, BudgetStageSpec, PolicyDoc, ServiceDoc, SLOSpec, TeamsDoc, TeamSpec
 from generator.spec.validate import global_tiers, slo_tiers
 
@@ -35,15 +35,26 @@ def build_model(specs: SpecSet, settings_override: dict[str, str] | None = None)
         spec: ServiceDoc = doc.model  # type: ignore[assignment]
         source = _source(doc.source.file, specs.root)
         labels = tuple(sorted(spec.labels.items()))
+        by_name = sorted(enumerate(spec.slos), key=lambda item: item[1].name)
         slos = tuple(
-            _build_slo(spec, slo, base_tiers, labels, source, budget.get(spec.service, budget[""]))
-            for slo in sorted(spec.slos, key=lambda s: s.name)
+            _build_slo(
+                spec,
+                slo,
+                base_tiers,
+                labels,
+                source,
+                budget.get(spec.service, budget[""]),
+                _where(doc, ("slos", index)),
+            )
+            for index, slo in by_name
         )
-        services.append(Service(spec.service, spec.team, spec.description, labels, slos, source))
+        where = _where(doc, ("service",))
+        services.append(Service(spec.service, spec.team, spec.description, labels, slos, source, where))
     teams = []
     for doc in specs.of_kind(TeamsDoc):
         for name, team in doc.model.teams.items():  # type: ignore[attr-defined]
-            teams.append(_build_team(name, team, _source(doc.source.file, specs.root)))
+            team_where = _where(doc, ("teams", name))
+            teams.append(_build_team(name, team, _source(doc.source.file, specs.root), team_where))
     return Model(
         services=tuple(sorted(services, key=lambda s: s.name)),
         teams=tuple(sorted(teams, key=lambda t: t.name)),
@@ -60,8 +71,20 @@ def _source(file: str, root: Path) -> str:
         return path.name
 
 
+def _where(doc: LoadedDocument, path: tuple) -> str:
+    """`file:line:col` of a spec entry, with the file as errors show it (relative to the working directory)."""
+    line, column = doc.source.locate(path, at_key=True)
+    return f"{doc.source.file}:{line}:{column}"
+
+
 def _build_slo(
-    service: ServiceDoc, slo: SLOSpec, base_tiers, labels, source: str, stages: tuple[BudgetStage, ...]
+    service: ServiceDoc,
+    slo: SLOSpec,
+    base_tiers,
+    labels,
+    source: str,
+    stages: tuple[BudgetStage, ...],
+    where: str = "",
 ) -> SLO:
     window = parse_duration(slo.window)
     objective = to_decimal(slo.objective)
@@ -79,6 +102,7 @@ def _build_slo(
         labels=labels,
         expected_rate=slo.expected_rate,
         source=source,
+        where=where,
         budget_stages=stages,
     )
 
@@ -125,7 +149,7 @@ def _strip(query: str | None) -> str | None:
     return None if query is None else query.strip()
 
 
-def _build_team(name: str, team: TeamSpec, source: str) -> Team:
+def _build_team(name: str, team: TeamSpec, source: str, where: str = "") -> Team:
     receivers = []
     for notify in ("page", "ticket", "info"):
         spec = getattr(team, notify)
@@ -145,6 +169,7 @@ def _build_team(name: str, team: TeamSpec, source: str) -> Team:
         repeat_interval=tuple(sorted(team.repeat_interval.items())),
         group_interval=tuple(sorted(team.group_interval.items())),
         source=source,
+        where=where,
     )
 
 

@@ -96,6 +96,7 @@ class SLO:
     source: str = ""  # spec file, relative to the specs directory
     drafted: DraftedProse | None = None  # reviewed AI prose from slo_specs/drafts/ (or why it is withheld)
     budget_stages: tuple[BudgetStage, ...] = DEFAULT_STAGES  # error-budget policy of the SLO's service
+    where: str = field(default="", compare=False)  # file:line:col of the entry, as messages show paths
 
     @property
     def objective_ratio(self) -> Decimal:
@@ -129,6 +130,7 @@ class Team:
     repeat_interval: tuple[tuple[str, str], ...] = ()  # (notify class, duration text)
     group_interval: tuple[tuple[str, str], ...] = ()
     source: str = ""
+    where: str = field(default="", compare=False)  # file:line:col of the entry, as messages show paths
 
     def receivers_for(self, notify: str) -> tuple[Receiver, ...]:
         return dict(self.receivers).get(notify, ())
@@ -142,6 +144,7 @@ class Service:
     labels: tuple[tuple[str, str], ...]
     slos: tuple[SLO, ...]
     source: str
+    where: str = field(default="", compare=False)  # file:line:col of the document, as messages show paths
 
 
 @dataclass(frozen=True)

@@ -60,14 +60,15 @@ def spec_files(root: Path) -> tuple[list[Path], list[SpecError]]:
 
 
 def display_name(path: Path, root: Path) -> str:
-    """Spec paths as the user typed them: relative to the working directory when possible.
+    """How every message shows a path: relative to the working directory when under it, else absolute.
 
     The last link is not followed, so a dangling link is named, not its missing target.
     """
+    shown = Path(os.path.abspath(path))
     try:
-        return Path(os.path.abspath(path)).relative_to(Path.cwd().resolve()).as_posix()
+        return shown.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
-        return path.as_posix()
+        return shown.as_posix()
 
 
 def load_specs(root: Path, extra_files: tuple[Path, ...] = ()) -> SpecSet:

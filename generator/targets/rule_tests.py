@@ -19,7 +19,10 @@ that keeps it to a few hundred evaluations (the window-ratio check, a single
 instant, at the coarsest): `<service>.test.yaml` holds the groups at the
 rules' interval, `<service>.<step>.test.yaml` the others. All SLOs of a service
 share each group: their inputs are disjoint, and promtool evaluates every rule
-group of the file at every step anyway.
+group of the file at every step anyway. An SLO whose series other SLOs read too
+(availability from a histogram's `_count` beside latency from its `_bucket`,
+two objectives on the same counters) gets groups of its own instead, whose
+checks select that SLO's alerts only: the other SLOs' rules see its inputs too.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from generator.targets.test_inputs import (
     Synthesis,
     Unsupported,
     by_metric,
+    escape_label_value,
     feeds_selectors,
     phases_key,
     plan_inputs,
@@ -358,6 +362,7 @@ class _Subject:
     service: Service
     settings: Settings
     plan: InputPlan
+    also_feeds: tuple[str, ...] = ()  # other SLOs whose rules read this SLO's synthetic series
 
     def synthesis(self, ratios: list[Fraction], tolerance: Fraction = RATIO_TOLERANCE) -> Synthesis:
         return synthesize(self.plan, ratios, tolerance)
@@ -845,10 +850,15 @@ class _Unit:
     max_step_ms: int | None  # the step must leave a few evaluations per short window
 
     @property
-    def key(self) -> tuple[int, str, int, str]:
-        """Units with equal keys share a test group (and so its input sample interval)."""
+    def key(self) -> tuple[int, str, int, str, str]:
+        """Units with equal keys share a test group (and so its input sample interval).
+
+        An SLO whose inputs feed other SLOs shares its groups with no one.
+        """
         order = ("zero", "outage", "fires", "silent", "ratios")
-        return (order.index(self.kind), self.tier.name if self.tier else "", self.subject.plan.interval_ms, self.kind)
+        alone = self.subject.slo.name if self.subject.also_feeds else ""
+        tier = self.tier.name if self.tier else ""
+        return (order.index(self.kind), tier, self.subject.plan.interval_ms, alone, self.kind)
 
 
 def _units(subject: _Subject) -> list[_Unit]:
@@ -935,18 +945,19 @@ def _subjects(service: Service, settings: Settings, warnings: list[SpecWarning])
             for index, other in enumerate(service.slos)
             if other is not slo and other != slo and feeds_selectors(plan, read_by(index))
         ]
-        if shared:
-            message = (
-                f"no rule tests generated: its synthetic series would also feed {', '.join(shared)}, "
-                "so its alerts cannot be tested in isolation"
-            )
-            warnings.append(SpecWarning(slo.source, slo.key, message))
-            continue
-        subjects.append(_Subject(slo, service, settings, plan))
+        subjects.append(_Subject(slo, service, settings, plan, tuple(shared)))
     return subjects
 
 
 def _group(kind: str, units: list[_Unit], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
+    group = _unscoped_group(kind, units, step, warnings)
+    subject = units[0].subject
+    if group is not None and subject.also_feeds:
+        _scope(group, subject)
+    return group
+
+
+def _unscoped_group(kind: str, units: list[_Unit], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
     if kind == "zero":
         return zero_traffic_group([unit.subject for unit in units], step)
     if kind == "ratios":
@@ -959,6 +970,35 @@ def _group(kind: str, units: list[_Unit], step: int, warnings: list[SpecWarning]
         for subject, tier in items:
             _warn(warnings, subject, tier, kind, exc)
         return None
+
+
+def _scope(group: RuleTestGroup, subject: _Subject) -> None:
+    """Checks of the subject's alerts only: the SLOs it feeds react to its inputs in ways no test predicts.
+
+    promtool's alert tests compare every alert of an alertname, so each becomes
+    a query on ALERTS selecting this SLO, with the alert's full label set (its
+    annotations are checked in the groups of SLOs that share no series).
+    """
+    slo = subject.slo
+    group.name += f" [own group: its series are also read by {', '.join(subject.also_feeds)}]"
+    service_only = f'{L.SERVICE}="{slo.service}"}}'
+    for test in group.promql_expr_test:  # e.g. silent's count over every alert of the service
+        test["expr"] = test["expr"].replace(service_only, f'{L.SERVICE}="{slo.service}",{L.SLO}="{slo.name}"}}')
+    for test in group.alert_rule_test:
+        series = _alerts_series(test["alertname"], slo, "firing")
+        samples = [
+            {"labels": _alert_labels(test["alertname"], alert["exp_labels"]), "value": 1}
+            for alert in test["exp_alerts"]
+            if alert["exp_labels"].get(L.SLO) == slo.name and alert["exp_labels"].get(L.SERVICE) == slo.service
+        ]
+        group.promql_expr_test.append({"expr": series, "eval_time": test["eval_time"], "exp_samples": samples})
+    group.alert_rule_test = []
+
+
+def _alert_labels(alertname: str, labels: dict[str, str]) -> str:
+    """The ALERTS series of a firing alert, in promtool's series notation."""
+    pairs = {**labels, L.ALERTNAME: alertname, "alertstate": "firing"}
+    return "ALERTS{" + ",".join(f'{key}="{escape_label_value(value)}"' for key, value in sorted(pairs.items())) + "}"
 
 
 @lru_cache(maxsize=4096)  # render and rule_test_warnings both ask: one computation for a fleet

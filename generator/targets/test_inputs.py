@@ -303,14 +303,14 @@ class SeriesSpec:
 
     @cached_property
     def _text(self) -> str:
-        pairs = ",".join(f'{name}="{_escape(value)}"' for name, value in self.labels)
+        pairs = ",".join(f'{name}="{escape_label_value(value)}"' for name, value in self.labels)
         return f"{self.metric}{{{pairs}}}" if pairs else self.metric
 
     def label_dict(self) -> dict[str, str]:
         return dict(self.labels)
 
 
-def _escape(value: str) -> str:
+def escape_label_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 

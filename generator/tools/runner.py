@@ -33,9 +33,13 @@ def amtool(args: list[str], what: str, cwd: Path | None = None) -> ToolResult:
     return run_tool(AMTOOL, args, what, cwd)
 
 
+def rule_files(out: Path) -> list[Path]:
+    return sorted((out / "prometheus" / "rules").glob("*.yaml"))
+
+
 def check_rules(out: Path) -> list[ToolResult]:
     """`promtool check rules --lint=all --lint-fatal` on every rendered rule file."""
-    files = sorted((out / "prometheus" / "rules").glob("*.yaml"))
+    files = rule_files(out)
     return [
         promtool(
             ["check", "rules", "--lint=all", "--lint-fatal", str(path)], f"promtool check rules {path.relative_to(out)}"
