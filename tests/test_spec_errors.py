@@ -102,6 +102,12 @@ CASES: list[tuple[str, bytes | str, str, str]] = [
         "would put a secret into the spec",
     ),
     ("unknown kind", "apiVersion: sloforge/v1\nkind: Servise\n", "2:7", "did you mean 'Service'"),
+    (
+        "a label sloforge sets (every slo_* name)",
+        service("name: a\nobjective: 99\n" + GOOD_SLI, head="labels: {slo_notify: page}\n"),
+        "5:10",
+        "label 'slo_notify' is set by sloforge",
+    ),
 ]
 
 

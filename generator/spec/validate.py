@@ -34,7 +34,12 @@ from generator.spec.schema import (
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 90
 MIN_TIER_WINDOW = "10s"  # shorter holds one or two scrapes at most (the local demo uses 10s)
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")  # sloforge adds these to the histogram's base name
-RESERVED_LABELS = {"slo_service", "slo_name", "slo_window", "slo_tier", "severity", "team", "alertname", "__name__"}
+# sloforge's own labels: every `slo_*` name (slo_service, slo_notify, slo_budget_stage, ...) and these.
+RESERVED_LABELS = {"severity", "team", "alertname", "alertstate", "__name__"}
+
+
+def is_reserved_label(name: str) -> bool:
+    return name in RESERVED_LABELS or name.startswith("slo_")
 
 
 def global_tiers(specs: SpecSet) -> tuple[TierPolicy, ...]:
@@ -96,7 +101,7 @@ def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
                 )
             )
         for label in service.labels:
-            if label in RESERVED_LABELS or label.startswith("__"):
+            if is_reserved_label(label) or label.startswith("__"):
                 owner = "Prometheus (names starting with __)" if label.startswith("__") else "sloforge"
                 errors.append(
                     src.error(("labels", label), f"label {label!r} is set by {owner}; choose another name", at_key=True)
