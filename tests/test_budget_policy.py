@@ -441,3 +441,43 @@ def test_report_never_overwrites_a_file_it_did_not_write(live_prometheus: str, t
 def test_report_usage_errors(tmp_path: Path, extra: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["report", "--prometheus", "http://127.0.0.1:1", *extra])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_server_sending_nan_or_garbage_values_is_no_data_not_a_traceback(tmp_path: Path) -> None:
+    """Found by trying it as an attacker would: a NaN stage index crashed `int(float('NaN'))`."""
+
+    class Hostile(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", 0))
+            form = self.rfile.read(length).decode()
+            matrix = "query_range" in self.path
+            ident = {"slo_service": "shop", "slo_name": "api"}
+            if "slo%3Ainfo" in form and not matrix:
+                result = [{"metric": {**ident, "objective": "99", "window": "30d"}, "value": [1, "1"]}]
+            else:
+                value = "NaN" if "index" in form else "garbage"
+                result = (
+                    [{"metric": ident, "values": [[1, value], ["x", "1"]]}]
+                    if matrix
+                    else [{"metric": ident, "value": [1, value]}]
+                )
+            body = {"status": "success", "data": {"resultType": "matrix" if matrix else "vector", "result": result}}
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(json.dumps(body).encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        budget = _budget("--prometheus", url, "--gate", "--format", "json")
+        report = CliRunner().invoke(main, ["report", "--prometheus", url, "--out", str(tmp_path / "r.md")])
+    finally:
+        server.shutdown()
+    for result in (budget, report):
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert result.exit_code == 1, result.output
+    assert "no budget data for shop/api" in budget.stderr

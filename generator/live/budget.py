@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from generator.live.prometheus_api import Connection, query
+from generator.live.prometheus_api import Connection, finite, query
 from generator.targets import labels as L
 
 GATE_FROZEN = 3  # exit code of `--gate` when a selected SLO is in a freezing stage
@@ -90,10 +90,11 @@ def _key(sample: dict) -> tuple[str, str]:
 
 
 def _values(connection: Connection, expr: str) -> dict[tuple[str, str], float]:
+    """Finite values only: NaN or ±Inf (a hostile or broken server, an empty window) count as no data."""
     values = {}
     for sample in query(connection, expr):
-        try:
-            values[_key(sample)] = float(sample["value"][1])
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
+        raw = sample.get("value") if isinstance(sample, dict) else None
+        value = finite(raw[1]) if isinstance(raw, list) and len(raw) == 2 else None
+        if value is not None:
+            values[_key(sample)] = value
     return values

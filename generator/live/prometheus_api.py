@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import ssl
 import urllib.error
 import urllib.parse
@@ -96,6 +97,15 @@ def _post(connection: Connection, endpoint: str, form: dict[str, str], result_ty
     if data.get("resultType") != result_type or not isinstance(result, list):
         raise PrometheusUnavailable(f"{connection.url} did not answer {expr!r} with a {result_type}")
     return result
+
+
+def finite(raw: object) -> float | None:
+    """A sample value as Prometheus sends it (a string); None for NaN, ±Inf or anything that is not a number."""
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _tls(connection: Connection) -> ssl.SSLContext | None:

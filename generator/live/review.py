@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.live.budget import BudgetRow, collect
-from generator.live.prometheus_api import Connection, query_range
+from generator.live.prometheus_api import Connection, finite, query_range
 from generator.model.durations import parse_duration
 from generator.targets import labels as L
 
@@ -63,7 +63,8 @@ def collect_review(connection: Connection, now: float, period: str, services: tu
         window_step = max(1.0, window / MAX_POINTS)
         selector = L.selector(row.service, row.slo)
         budget = query_range(connection, f"{L.BUDGET_REMAINING}{selector}", now - window, now, window_step)
-        points = tuple((float(t), float(v)) for t, v in budget[0]["values"]) if budget else ()
+        pairs = [(finite(t), finite(v)) for t, v in budget[0].get("values", [])] if budget else []
+        points = tuple((t, v) for t, v in pairs if t is not None and v is not None)
         reviews.append(
             SLOReview(
                 row=row,
@@ -109,7 +110,10 @@ def _stage_time(
     names = {index: name for index, (name, _) in stages.items()}
     seconds = {index: 0.0 for index in names}
     for _, value in values:
-        index = int(float(value))
+        number = finite(value)
+        if number is None:  # NaN, Inf or garbage from the server: not a stage
+            continue
+        index = int(number)
         seconds[index] = seconds.get(index, 0.0) + step
     return tuple((names.get(index, f"stage {index}"), seconds[index]) for index in sorted(seconds))
 
@@ -119,7 +123,7 @@ def _alert_spans(matrix: list[dict], step: float, now: float) -> tuple[AlertSpan
     spans = []
     for series in matrix:
         metric = series.get("metric", {})
-        times = [float(t) for t, _ in series.get("values", [])]
+        times = [t for t in (finite(t) for t, _ in series.get("values", [])) if t is not None]
         run_start = previous = None
         for moment in times + [None]:
             if moment is not None and previous is not None and moment - previous <= 2 * step:
