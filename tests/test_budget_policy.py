@@ -327,7 +327,13 @@ def test_credentials_are_sent_but_never_printed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["localhost:9090", "http://user:pw@localhost:9090", "ftp://localhost", "http://localhost:9090/?q=1"],
+    [
+        "localhost:9090",
+        "http://user:pw@localhost:9090",
+        "ftp://localhost",
+        "http://localhost:9090/?q=1",
+        "http://127.0.0.1:99999",
+    ],
 )
 def test_unusable_urls_are_usage_errors(url: str) -> None:
     result = _budget("--prometheus", url)

@@ -47,6 +47,10 @@ def check_url(url: str) -> str:
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ConnectionSettingsError(f"--prometheus must be an http(s) URL such as http://localhost:9090, got {url!r}")
+    try:
+        parsed.port  # noqa: B018 (raises for a port out of range)
+    except ValueError:
+        raise ConnectionSettingsError(f"--prometheus has an invalid port: {url!r}") from None
     if parsed.username or parsed.password:
         raise ConnectionSettingsError(
             f"--prometheus must not carry credentials; use --user with {PASSWORD_ENV} or --password-file, "
