@@ -18,8 +18,11 @@ from generator.model.build import build_model
 from generator.model.slo import Model
 from generator.spec import SpecError, SpecErrors, SpecSet, load_specs, secrets, validate
 from generator.spec.alertmanager_base import slack_url_errors, with_alertmanager_base
+from generator.spec.load import display_name
 from generator.spec.validate import team_error
+from generator.spec.yaml_source import parse_documents
 from generator.targets import RENDERERS, render_all, render_with
+from generator.targets.alertmanager.base_inhibit import page_muting_rules
 from generator.targets.alertmanager.checks import silent_pages
 from generator.targets.collisions import output_collisions
 from generator.targets.rule_tests import render_rule_tests
@@ -49,7 +52,21 @@ def load_model(
     if errors:
         raise SpecErrors(errors)
     _refuse_silent_pages(model, spec_set)
+    if errors := _base_inhibit_errors(model, specs):
+        raise SpecErrors(errors)
     return model
+
+
+def _base_inhibit_errors(model: Model, specs: Path) -> list[SpecError]:
+    """Inhibit rules of alertmanager.base.yml that could mute a sloforge page, at their positions."""
+    if not model.settings.alertmanager_base:
+        return []
+    path = specs / Path(model.settings.alertmanager_base_source).name
+    documents, errors = parse_documents(model.settings.alertmanager_base, display_name(path, specs))
+    if errors or len(documents) != 1:
+        return []  # already reported when the base was read
+    base = documents[0]
+    return [base.error(key, message) for key, message in page_muting_rules(base.data, model)]
 
 
 def _attach(model: Model, specs: Path, include_unreviewed_drafts: bool) -> tuple[Model, list[SpecError]]:

@@ -160,6 +160,7 @@ class Settings:
     alertmanager_base_source: str = ""  # that file, for messages and the rendered header
     secrets_dir: str = "/etc/alertmanager/secrets"  # every *_file path is inside it ({team}: per team)
     allow_silent_pages: bool | tuple[str, ...] = False  # True: every team; else the teams named
+    base_inhibit_may_mute_pages: bool = False  # True: base-config inhibit rules may target sloforge pages
 
     def allows_silent_pages(self, team: str) -> bool:
         return self.allow_silent_pages is True or (

@@ -403,6 +403,8 @@ class PolicySettings(Strict):
     alertmanager_output: Literal["full", "subtree"] | None = None
     # Accept pages that reach a receiver without integrations (nobody is paged): every team, or these teams.
     allow_silent_pages: bool | list[Name] | None = None
+    # Accept inhibit rules in alertmanager.base.yml whose targets include sloforge pages (e.g. a cluster-down alert).
+    base_inhibit_may_mute_pages: bool | None = None
     secrets_dir: str | None = Field(
         default=None, description="directory every *_file path must be in; {team} stands for the team's name"
     )
