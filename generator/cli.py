@@ -16,6 +16,7 @@ from rich.markup import escape
 from generator import __version__
 from generator.ai.defaults import API_KEY_ENV, DEFAULT_MODEL, MODEL_ENV
 from generator.ai.drafts import load_drafts, review_issues
+from generator.import_command import import_command
 from generator.model.slo import Model
 from generator.output import compare, read_tree, write_tree
 from generator.pipeline import load_model, render_tree
@@ -88,6 +89,7 @@ def main() -> None:
       sloforge render            # slo_specs/ -> rendered/
       sloforge check             # fail if rendered/ is stale (CI)
       sloforge validate          # promtool/amtool over rendered/
+      sloforge import SRC --out DIR   # Sloth / OpenSLO / Pyrra specs -> sloforge specs
     """
 
 
@@ -424,6 +426,8 @@ def simulate(
     if not result.ok:
         sys.exit(EXIT_FAILED)
 
+
+main.add_command(import_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -71,9 +71,11 @@ def _build_slo(service: ServiceDoc, slo: SLOSpec, base_tiers, labels, source: st
         sli=_build_sli(slo),
         tiers=tiers,
         team=service.team,
-        labels=labels,
+        labels=tuple(sorted({**dict(labels), **slo.labels}.items())),
         expected_rate=slo.expected_rate,
         source=source,
+        info_labels=tuple(sorted(slo.labels.items())),
+        annotations=tuple(sorted(slo.annotations.items())),
     )
 
 

@@ -167,6 +167,7 @@ def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...]) -> 
     errors: list[SpecError] = []
     window = _check_window(src, path, slo.window, errors)
     errors += _check_sli(src, path + ("sli",), slo)
+    errors += _check_slo_labels(src, path, slo)
     known = sorted({tier.name for tier in base} | set(NOTIFY_CLASSES))
     for name in slo.alerting:
         if name not in known:
@@ -198,6 +199,35 @@ def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...]) -> 
                     f"tier {tier.name!r}: short window {tier.short_window} must be shorter than its long window {tier.long_window}",
                 )
             )
+    return errors
+
+
+# slo:info carries these itself beside the SLO's labels.
+INFO_LABELS = {"objective", "window", "sli_kind", "description", "slo_notify"}
+
+
+def _check_slo_labels(src, path: tuple, slo: SLOSpec) -> list[SpecError]:
+    """Per-SLO and per-tier labels: not sloforge's own, and literal (Prometheus expands templates in labels)."""
+    errors: list[SpecError] = []
+    groups = [(path + ("labels",), slo.labels, RESERVED_LABELS | INFO_LABELS)]
+    groups += [
+        (path + ("alerting", name, "labels"), spec.labels, RESERVED_LABELS | {"slo_notify"})
+        for name, spec in slo.alerting.items()
+        if spec is not None and spec.labels
+    ]
+    for where, labels, reserved in groups:
+        for label, value in labels.items():
+            if label in reserved:
+                errors.append(
+                    src.error(where + (label,), f"label {label!r} is set by sloforge; choose another name", at_key=True)
+                )
+            elif "{{" in value or "}}" in value:
+                errors.append(
+                    src.error(
+                        where + (label,),
+                        f"label {label!r} holds a template; Prometheus would expand it, so labels must be literal text",
+                    )
+                )
     return errors
 
 

@@ -1,0 +1,76 @@
+"""`sloforge import`: Sloth, OpenSLO and Pyrra specs in, sloforge specs out, with a summary.
+
+Exit codes: 0 everything imported, 1 some SLOs skipped, 2 unreadable or
+invalid input or files in the way (then nothing is written).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from generator.importers.check import reject_unrenderable
+from generator.importers.run import FORMATS, ImportRun, run_import
+from generator.importers.writer import existing, planned_files, write_files
+
+EXIT_SKIPPED, EXIT_BAD_INPUT = 1, 2
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE_OR_DIR...")
+@click.option("--from", "source_format", type=click.Choice(FORMATS), help="Source format (default: detected).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Directory for the specs.")
+@click.option(
+    "--team", default=None, help="Team of every imported service (default: from the source, else 'imported')."
+)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist in --out.")
+def import_command(
+    paths: tuple[Path, ...], source_format: str | None, out: Path, team: str | None, force: bool
+) -> None:
+    """Import Sloth, OpenSLO or Pyrra SLO specs as sloforge specs (one file per service)."""
+    result = run_import(list(paths), source_format, team)
+    if result.batch.errors:
+        for error in sorted(set(result.batch.errors)):
+            err.print(f"[red]error[/red] {escape(str(error))}", markup=True)
+        err.print(f"{len(set(result.batch.errors))} error(s) in the input; nothing was written.")
+        sys.exit(EXIT_BAD_INPUT)
+    reject_unrenderable(result)
+    files = planned_files(result)
+    in_the_way = existing(out, files)
+    if in_the_way and not force:
+        for path in in_the_way:
+            err.print(f"[red]error[/red] {escape(str(path))} already exists; use --force to overwrite it", markup=True)
+        err.print("nothing was written.")
+        sys.exit(EXIT_BAD_INPUT)
+    write_files(out, files)
+    print_summary(result, out, files)
+    if result.batch.skips or not result.batch.slos:
+        sys.exit(EXIT_SKIPPED)
+
+
+def print_summary(result: ImportRun, out: Path, files: dict[str, str]) -> None:
+    batch = result.batch
+    table = Table(title="sloforge import", show_lines=False)
+    for column in ("result", "SLO", "source", "details"):
+        table.add_column(column, overflow="fold")
+    for slo in batch.slos:
+        status = "approximated" if slo.approximations else "imported"
+        table.add_row(status, slo.name, str(slo.where), "; ".join(slo.approximations))
+    for skip in sorted(batch.skips, key=lambda s: (s.where, s.what)):
+        table.add_row("[yellow]skipped[/yellow]", escape(skip.what), str(skip.where), escape(skip.construct))
+    out_console.print(table)
+    for note in result.ignored:
+        out_console.print(f"ignored {escape(note)}")
+    approximated = sum(1 for slo in batch.slos if slo.approximations)
+    out_console.print(
+        f"imported {len(batch.slos) - approximated}, approximated {approximated}, skipped {len(batch.skips)}; "
+        f"wrote {len(files)} file(s) to {escape(str(out))}/"
+        + (" (teams.yaml is a stub: add receivers)" if "teams.yaml" in files else "")
+    )
