@@ -75,10 +75,17 @@ def import_openslo(documents: list[Document]) -> ImportBatch:
     for document in documents:
         for path, data in objects(document):
             version = data.get("apiVersion")
-            if version not in VERSIONS:
+            if version not in VERSIONS and data.get("kind") == "SLO":
                 batch.skips.append(
                     Skip(position(document, path + ("apiVersion",)), _label(data), f"OpenSLO version {version!r}")
                 )
+                continue
+            if version not in VERSIONS:
+                continue
+            try:
+                _check_object(data, path)
+            except Invalid as exc:
+                batch.errors.append(document.error(exc.path, exc.message))
                 continue
             if data.get("kind") != "SLO":
                 continue  # SLI, DataSource, AlertPolicy, Service ...: read through references
@@ -89,6 +96,50 @@ def import_openslo(documents: list[Document]) -> ImportBatch:
             except Unsupported as exc:
                 batch.skips.append(Skip(position(document, exc.path), _label(data), exc.construct))
     return batch
+
+
+KINDS = ("SLO", "SLI", "Service", "DataSource", "AlertPolicy", "AlertCondition", "AlertNotificationTarget")
+ALPHA_KINDS = ("SLO", "Service")
+
+
+def _check_object(data: dict, path: PathKey) -> None:
+    """The structure OpenSLO requires of every object, so invalid files fail loudly even when unused."""
+    kind = data.get("kind")
+    kinds = ALPHA_KINDS if data.get("apiVersion") == "openslo/v1alpha" else KINDS
+    if kind not in kinds:
+        raise Invalid(
+            path + ("kind",), f"unknown {data.get('apiVersion')} kind {kind!r}; expected one of {', '.join(kinds)}"
+        )
+    metadata = mapping(data.get("metadata"), path + ("metadata",), "metadata")
+    name = text(metadata, "name", path + ("metadata",))
+    if not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?", str(name)):
+        raise Invalid(
+            path + ("metadata", "name"), f"metadata.name {name!r} is not a valid name (letters, digits, -._; no spaces)"
+        )
+    if kind == "Service" and data.get("spec") is None:
+        return  # a Service needs no spec
+    spec = mapping(data.get("spec"), path + ("spec",), "spec")
+    sp = path + ("spec",)
+    if kind == "SLI" and isinstance(spec.get("ratioMetric"), dict):
+        ratio = spec["ratioMetric"]
+        if "good" in ratio and "bad" in ratio:
+            raise Invalid(sp + ("ratioMetric",), "ratioMetric takes good or bad, not both")
+    if kind == "AlertPolicy":
+        for index, condition in enumerate(items(spec, "conditions", sp)):
+            if not isinstance(condition, dict) or not (
+                "conditionRef" in condition or condition.get("kind") == "AlertCondition"
+            ):
+                raise Invalid(
+                    sp + ("conditions", index), "a condition needs conditionRef or an inline kind: AlertCondition"
+                )
+        for index, target in enumerate(items(spec, "notificationTargets", sp)):
+            if not isinstance(target, dict) or not (
+                "targetRef" in target or target.get("kind") == "AlertNotificationTarget"
+            ):
+                raise Invalid(
+                    sp + ("notificationTargets", index),
+                    "a notification target needs targetRef or an inline kind: AlertNotificationTarget",
+                )
 
 
 def _label(data: dict) -> str:
@@ -294,8 +345,9 @@ def _alert_tiers(
     slo_window = parse_duration(window)
     for index, policy in enumerate(items(spec, "alertPolicies", path)):
         pp = path + ("alertPolicies", index)
-        if isinstance(policy, str) or isinstance(policy, dict) and "targetRef" in policy:
-            ref = policy if isinstance(policy, str) else str(policy["targetRef"])
+        ref_key = next((k for k in ("alertPolicyRef", "targetRef") if isinstance(policy, dict) and k in policy), None)
+        if isinstance(policy, str) or ref_key:
+            ref = policy if isinstance(policy, str) else str(policy[ref_key])
             found = catalog.get("AlertPolicy", ref)
             if found is None:
                 notes.append(f"alert policy {ref!r} not in the input: sloforge's default tiers kept")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,11 @@ def _foreign(document: Document) -> str | SpecError:
         return document.error((), f"this is a promtool rule test or Prometheus config, not an SLO spec: {NOT_A_SPEC}")
     if isinstance(data, dict) and ("panels" in data or "dashboard" in data):
         return document.error((), f"this is a Grafana dashboard, not an SLO spec: {NOT_A_SPEC}")
+    api_version = data.get("apiVersion") if isinstance(data, dict) else None
+    if isinstance(api_version, str) and not re.fullmatch(r"([a-z0-9.-]+/)?v\d+((alpha|beta)\d*)?", api_version):
+        return document.error(
+            ("apiVersion",), f"apiVersion {api_version!r} is not a valid Kubernetes or OpenSLO apiVersion"
+        )
     if isinstance(data, dict) and isinstance(data.get("apiVersion"), str) and isinstance(data.get("kind"), str):
         return f"{document.file}:{document.locate(())[0]}: {data['kind']} ({data['apiVersion']}) is not an SLO spec; ignored"
     return document.error(

@@ -31,7 +31,7 @@ PLAIN_VERSION = "prometheus/v1"
 CRD_API_VERSION = "sloth.slok.dev/v1"
 # SLO plugins whose effect sloforge already has (or that change nothing it renders).
 HARMLESS_SLO_PLUGINS = {
-    "sloth.dev/core/debug/v1": "debug plugin only logs; ignored",
+    "sloth.dev/core/debug/v1": "",  # only logs: nothing to approximate
     "sloth.dev/contrib/denominator_corrected_rules/v1": (
         "denominator-corrected plugin dropped: sloforge's long windows are already traffic weighted"
     ),
@@ -98,7 +98,8 @@ def _service(document: Document, spec: dict, base: PathKey, fmt: str, *, camel: 
             for plugin_path, plugin_id in plugins:
                 if plugin_id not in HARMLESS_SLO_PLUGINS:
                     raise Unsupported(plugin_path, f"Sloth SLO plugin {plugin_id!r}")
-                approximations.append(HARMLESS_SLO_PLUGINS[plugin_id])
+                if HARMLESS_SLO_PLUGINS[plugin_id]:
+                    approximations.append(HARMLESS_SLO_PLUGINS[plugin_id])
         except Unsupported as exc:
             what = f"{raw_service}/{item.get('name', index) if isinstance(item, dict) else index}"
             batch.skips.append(Skip(position(document, exc.path), what, exc.construct))
