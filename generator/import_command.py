@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from generator.importers.check import reject_unrenderable
 from generator.importers.run import FORMATS, ImportRun, run_import
@@ -20,7 +19,6 @@ from generator.importers.writer import existing, planned_files, write_files
 
 EXIT_SKIPPED, EXIT_BAD_INPUT = 1, 2
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False, soft_wrap=True)
 
 
 @click.command("import")
@@ -56,21 +54,20 @@ def import_command(
 
 
 def print_summary(result: ImportRun, out: Path, files: dict[str, str]) -> None:
+    """One line per SLO (never wrapped, so it greps): imported, approximated (each named), skipped (file:line)."""
     batch = result.batch
-    table = Table(title="sloforge import", show_lines=False)
-    for column in ("result", "SLO", "source", "details"):
-        table.add_column(column, overflow="fold")
     for slo in batch.slos:
         status = "approximated" if slo.approximations else "imported"
-        table.add_row(status, slo.name, str(slo.where), "; ".join(slo.approximations))
+        click.echo(f"{status:<13} {slo.name}  (from {slo.where})")
+        for note in slo.approximations:
+            click.echo(f"{'':<13}   ~ {note}")
     for skip in sorted(batch.skips, key=lambda s: (s.where, s.what)):
-        table.add_row("[yellow]skipped[/yellow]", escape(skip.what), str(skip.where), escape(skip.construct))
-    out_console.print(table)
+        click.echo(f"{'skipped':<13} {skip.where}: {skip.what}: {skip.construct}")
     for note in result.ignored:
-        out_console.print(f"ignored {escape(note)}")
+        click.echo(f"{'ignored':<13} {note}")
     approximated = sum(1 for slo in batch.slos if slo.approximations)
-    out_console.print(
+    click.echo(
         f"imported {len(batch.slos) - approximated}, approximated {approximated}, skipped {len(batch.skips)}; "
-        f"wrote {len(files)} file(s) to {escape(str(out))}/"
+        f"wrote {len(files)} file(s) to {out}/"
         + (" (teams.yaml is a stub: add receivers)" if "teams.yaml" in files else "")
     )

@@ -71,6 +71,8 @@ def _foreign(document: Document) -> str | SpecError:
     data = document.data
     if isinstance(data, dict) and data.get("apiVersion") == "sloforge/v1":
         return document.error(("apiVersion",), f"this is already a sloforge spec; {NOT_A_SPEC.split('; ')[0]}")
+    if isinstance(data, dict) and data.get("kind") == "PrometheusRule":
+        return document.error(("kind",), f"this is a PrometheusRule (generated rules), not an SLO spec: {NOT_A_SPEC}")
     if isinstance(data, dict) and "groups" in data:
         return document.error(("groups",), f"this is a Prometheus rule file, not an SLO spec: {NOT_A_SPEC}")
     if isinstance(data, dict) and ("route" in data or "receivers" in data):
