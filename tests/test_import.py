@@ -173,10 +173,13 @@ def test_sloth_spec_maps_labels_annotations_and_skips_plugins(tmp_path):
     assert slo["sli"]["events"]["errors"].startswith("sum(rate(http_requests_total")
     assert slo["labels"] == {"category": "availability"}
     assert slo["annotations"]["runbook_url"] == "https://wiki.example.com/runbooks/myservice"
-    assert slo["alerting"] == {"page": {"labels": {"routing_key": "myteam"}}, "ticket": {"enabled": False}}
+    assert slo["alerting"] == {
+        "page": {"for": "1m", "severity": "pageteam", "labels": {"routing_key": "myteam"}},
+        "ticket": {"enabled": False},
+    }
     text = (out / "myservice.yaml").read_text()
     assert f"# from {source.as_posix()}:7 (Sloth prometheus/v1)" in text
-    assert "approximation: page alert label severity='pageteam' dropped" in text
+    assert "approximation: alert name 'MyServiceHighErrorRate' not kept" in text
     assert "routing_key=myteam" in (out / "teams.yaml").read_text()
 
 
@@ -190,7 +193,7 @@ def test_imported_spec_renders_labels_annotations_and_external_runbook(tmp_path)
     by_name = {rule.get("alert") or rule.get("record"): rule for rule in rules["groups"][0]["rules"]}
     page = by_name["SLOBurnRatePageFast"]
     assert page["labels"]["routing_key"] == "myteam" and page["labels"]["category"] == "availability"
-    assert page["labels"]["severity"] == "critical"
+    assert page["labels"]["severity"] == "pageteam"  # Sloth's page severity, kept on both page tiers
     assert page["annotations"]["runbook_url"] == "https://wiki.example.com/runbooks/myservice"
     assert (
         page["annotations"]["summary"] == 'High error rate on {{ "{{" }} $labels.job }}'

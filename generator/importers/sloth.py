@@ -7,6 +7,7 @@ sloforge has a tier for each, so Sloth's page maps to sloforge's `page` class
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from generator.importers.common import (
@@ -36,6 +37,8 @@ HARMLESS_SLO_PLUGINS = {
         "denominator-corrected plugin dropped: sloforge's long windows are already traffic weighted"
     ),
 }
+# Sloth's alerts have no `for`; sloforge needs one, and 1m at the 1m evaluation interval is one evaluation.
+SLOTH_FOR = "1m"
 SLOTH_TIERS = {("page", "quick"): "page-fast", ("page", "slow"): "page-slow"}
 SLOTH_TIERS |= {("ticket", "quick"): "ticket-fast", ("ticket", "slow"): "ticket-slow"}
 
@@ -156,16 +159,20 @@ def _slo(data: dict, path: PathKey, name: str, camel: bool, approximations: list
             tiers[kind] = {"enabled": False}
             continue
         block_path = alert_path + (_key(camel, f"{kind}_alert"),)
-        tier_labels = usable_labels(
-            {**alert_labels, **optional_mapping(block, "labels", block_path)}, f"{kind} alert", approximations
-        )
+        raw_tier_labels = {**alert_labels, **optional_mapping(block, "labels", block_path)}
+        tier: dict = {"for": SLOTH_FOR}
+        severity = raw_tier_labels.get("severity")
+        if isinstance(severity, str) and re.fullmatch(r"[a-z][a-z0-9_-]*", severity):
+            tier["severity"] = raw_tier_labels.pop("severity")  # sloforge's tiers carry their own severity
+        tier_labels = usable_labels(raw_tier_labels, f"{kind} alert", approximations)
         for key, value in _annotations(optional_mapping(block, "annotations", block_path), approximations).items():
             if annotations.get(key, value) != value:
                 approximations.append(f"{kind} alert annotation {key!r} dropped: differs from the other alert's")
             else:
                 annotations[key] = value
         if tier_labels:
-            tiers[kind] = {"labels": tier_labels}
+            tier["labels"] = tier_labels
+        tiers[kind] = tier
     if labels:
         slo["labels"] = labels
     if annotations:
