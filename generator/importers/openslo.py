@@ -201,7 +201,7 @@ def _slo(document: Document, path: PathKey, data: dict, catalog: Catalog, batch:
 
 def _objective_name(base: str, objective: dict, index: int) -> str:
     display = objective.get("displayName") or objective.get("name")
-    suffix = sloforge_name(str(display)) if display else str(index + 1)
+    suffix = sloforge_name(str(display)) if display else str(index)  # Sloth's naming: <name>-<index>
     return f"{base}-{suffix}"
 
 
