@@ -366,3 +366,33 @@ def test_docs_describe_the_command():
     for needle in ("sloforge import", "Sloth", "OpenSLO", "Pyrra", "| exit"):
         assert needle in docs
     assert textwrap.dedent(docs)
+
+
+def test_a_service_named_teams_does_not_replace_the_teams_stub(tmp_path):
+    pyrra = PYRRA.split("---")[0].replace("namespace: shop", "namespace: teams")
+    out = tmp_path / "out"
+    assert run(tmp_path, str(write(tmp_path, "p.yaml", pyrra)), "--out", str(out)).exit_code == 0
+    assert documents(out / "service-teams.yaml")[0]["service"] == "teams"
+    assert documents(out / "teams.yaml")[0]["kind"] == "Teams"
+    loads_and_validates(out)
+
+
+def test_sloth_alert_windows_become_a_policy(tmp_path):
+    windows = """\
+apiVersion: sloth.slok.dev/v1
+kind: AlertWindows
+spec:
+  sloPeriod: 30d
+  page:
+    quick: {errorBudgetPercent: 4, shortWindow: 5m, longWindow: 1h}
+    slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}
+  ticket:
+    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}
+    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}
+"""
+    out = tmp_path / "out"
+    sources = [str(write(tmp_path, "w.yaml", windows)), str(write(tmp_path, "p.yaml", PYRRA.split("---")[0]))]
+    assert run(tmp_path, *sources, "--out", str(out)).exit_code == 0
+    (policy,) = documents(out / "policy.yaml")
+    assert policy["tiers"]["page-fast"] == {"long_window": "1h", "short_window": "5m", "budget_share": 0.04}
+    loads_and_validates(out)

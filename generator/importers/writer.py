@@ -54,13 +54,22 @@ def policy_text(tiers: dict[str, dict], notes: list[str]) -> str:
     return _comment([HEADER, *notes]) + _block(body, "")
 
 
+STUB_FILES = ("teams.yaml", "policy.yaml")
+
+
+def service_file(service: str) -> str:
+    """`<service>.yaml`, unless that is the name of the Teams or Policy stub."""
+    name = f"{service}.yaml"
+    return f"service-{name}" if name in STUB_FILES else name
+
+
 def planned_files(result: ImportRun) -> dict[str, str]:
     """Relative path -> text of every file the import writes."""
     by_service: dict[str, list[ImportedSLO]] = {}
     for slo in result.batch.slos:
         by_service.setdefault(slo.service, []).append(slo)
     files = {
-        f"{service}.yaml": service_text(service, result.teams[service], by_service[service])
+        service_file(service): service_text(service, result.teams[service], by_service[service])
         for service in sorted(by_service)
     }
     if files:
