@@ -41,13 +41,25 @@ def import_command(
         sys.exit(EXIT_BAD_INPUT)
     reject_unrenderable(result)
     files = planned_files(result)
-    in_the_way = existing(out, files)
-    if in_the_way and not force:
-        for path in in_the_way:
-            err.print(f"[red]error[/red] {escape(str(path))} already exists; use --force to overwrite it", markup=True)
+    problems = [
+        f"{path} is a symlink or not a regular file; refusing to write through it"
+        for path in existing(out, files)
+        if path.is_symlink() or not path.is_file()
+    ]
+    if not force:
+        problems += [f"{path} already exists; use --force to overwrite it" for path in existing(out, files)]
+    if problems:
+        for problem in dict.fromkeys(problems):
+            err.print(f"[red]error[/red] {escape(problem)}", markup=True)
         err.print("nothing was written.")
         sys.exit(EXIT_BAD_INPUT)
-    write_files(out, files)
+    try:
+        write_files(out, files)
+    except OSError as exc:
+        err.print(
+            f"[red]error[/red] cannot write to {escape(str(out))}: {escape(exc.strerror or str(exc))}", markup=True
+        )
+        sys.exit(EXIT_BAD_INPUT)
     print_summary(result, out, files)
     if result.batch.skips or not result.batch.slos:
         sys.exit(EXIT_SKIPPED)

@@ -396,3 +396,17 @@ spec:
     (policy,) = documents(out / "policy.yaml")
     assert policy["tiers"]["page-fast"] == {"long_window": "1h", "short_window": "5m", "budget_share": 0.04}
     loads_and_validates(out)
+
+
+def test_force_never_writes_through_a_symlink_or_into_a_directory(tmp_path):
+    source = write(tmp_path, "p.yaml", PYRRA.split("---")[0])
+    out = tmp_path / "out"
+    out.mkdir()
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me\n")
+    (out / "teams.yaml").symlink_to(outside)
+    (out / "shop.yaml").mkdir()
+    result = run(tmp_path, str(source), "--out", str(out), "--force")
+    assert result.exit_code == 2, result.output
+    assert "refusing to write through it" in result.output and "Traceback" not in result.output
+    assert outside.read_text() == "keep me\n"

@@ -88,7 +88,7 @@ def _service_of(result: ImportRun, team_hint: str) -> str:
 
 
 def existing(out: Path, files: dict[str, str]) -> list[Path]:
-    return [out / name for name in files if (out / name).exists()]
+    return [out / name for name in files if (out / name).exists() or (out / name).is_symlink()]
 
 
 def write_files(out: Path, files: dict[str, str]) -> None:
