@@ -1,6 +1,6 @@
 """`sloforge import` over the public Sloth / OpenSLO / Pyrra example corpus (read in place, never copied).
 
-The corpus lives beside the repository (`../shared/peers`), at $SLOFORGE_PEERS_DIR, or at
+The corpus lives at $SLOFORGE_PEERS_DIR, else beside the repository (`../shared/peers`) or at
 /work/shared/peers; without it these tests skip. docs/import.md states the counts measured here.
 """
 
@@ -30,7 +30,9 @@ VALID_TO_SLOFORGE = {
 
 
 def _corpus() -> Path | None:
-    candidates = [os.environ.get("SLOFORGE_PEERS_DIR"), REPO.parent / "shared" / "peers", "/work/shared/peers"]
+    """$SLOFORGE_PEERS_DIR when set (set it to a missing path to run without the corpus), else the usual places."""
+    given = os.environ.get("SLOFORGE_PEERS_DIR")
+    candidates = [given] if given is not None else [REPO.parent / "shared" / "peers", "/work/shared/peers"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "sloth").is_dir():
             return Path(candidate)
