@@ -398,6 +398,31 @@ spec:
     loads_and_validates(out)
 
 
+def test_sloth_slos_take_the_alert_windows_period(tmp_path):
+    windows = CORPUS_FREE_WINDOWS_7D
+    out = tmp_path / "out"
+    sources = [str(write(tmp_path, "w.yaml", windows)), str(write(tmp_path, "s.yml", SLOTH))]
+    assert run(tmp_path, *sources, "--out", str(out)).exit_code == 1
+    (service,) = documents(out / "myservice.yaml")
+    assert service["slos"][0]["window"] == "7d"
+    assert "from the AlertWindows sloPeriod" in (out / "myservice.yaml").read_text()
+    loads_and_validates(out)
+
+
+CORPUS_FREE_WINDOWS_7D = """\
+apiVersion: sloth.slok.dev/v1
+kind: AlertWindows
+spec:
+  sloPeriod: 7d
+  page:
+    quick: {errorBudgetPercent: 8, shortWindow: 5m, longWindow: 1h}
+    slow: {errorBudgetPercent: 12.5, shortWindow: 30m, longWindow: 6h}
+  ticket:
+    quick: {errorBudgetPercent: 20, shortWindow: 2h, longWindow: 1d}
+    slow: {errorBudgetPercent: 42, shortWindow: 6h, longWindow: 3d}
+"""
+
+
 def test_force_never_writes_through_a_symlink_or_into_a_directory(tmp_path):
     source = write(tmp_path, "p.yaml", PYRRA.split("---")[0])
     out = tmp_path / "out"

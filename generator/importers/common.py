@@ -69,6 +69,7 @@ class ImportBatch:
     errors: list[SpecError] = field(default_factory=list)
     policy_tiers: dict[str, dict] = field(default_factory=dict)  # from Sloth AlertWindows
     policy_notes: list[str] = field(default_factory=list)
+    sloth_periods: list[str] = field(default_factory=list)  # AlertWindows sloPeriod: Sloth's SLO window
     routing_hints: dict[str, list[str]] = field(default_factory=dict)  # team -> hints for the Teams stub
 
     def extend(self, other: ImportBatch) -> None:
@@ -77,6 +78,7 @@ class ImportBatch:
         self.errors += other.errors
         self.policy_tiers.update(other.policy_tiers)
         self.policy_notes += other.policy_notes
+        self.sloth_periods += other.sloth_periods
         for team, hints in other.routing_hints.items():
             self.routing_hints.setdefault(team, []).extend(h for h in hints if h not in self.routing_hints[team])
 

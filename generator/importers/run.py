@@ -133,8 +133,20 @@ def run_import(paths: list[Path], source_format: str | None = None, team: str | 
             else:
                 openslo_documents.append(document)
     batch.extend(import_openslo(openslo_documents))
+    _sloth_period(batch)
     _drop_duplicates(batch)
     return ImportRun(batch, ignored, _teams(batch, team))
+
+
+def _sloth_period(batch: ImportBatch) -> None:
+    """Sloth takes the SLO window from its run (`--default-slo-period`), shown by the AlertWindows given."""
+    periods = sorted(set(batch.sloth_periods))
+    if len(periods) != 1:
+        return
+    for slo in batch.slos:
+        if slo.source_format.startswith("Sloth") and slo.slo.get("window") != periods[0]:
+            slo.slo["window"] = periods[0]
+            slo.approximations.append(f"window {periods[0]} from the AlertWindows sloPeriod (Sloth's default is 30d)")
 
 
 def _drop_duplicates(batch: ImportBatch) -> None:

@@ -22,6 +22,7 @@ from generator.importers.common import (
     percent,
     position,
     renamed,
+    sloforge_window,
     text,
     usable_labels,
     window_query,
@@ -60,7 +61,10 @@ def import_sloth(document: Document) -> ImportBatch:
             spec = mapping(data.get("spec"), ("spec",), "spec")
             _service(document, spec, ("spec",), "Sloth PrometheusServiceLevel", camel=True, batch=batch)
         elif data.get("kind") == "AlertWindows":
-            _alert_windows(document, data, batch)
+            try:
+                _alert_windows(document, data, batch)
+            except Unsupported as exc:
+                raise Invalid(exc.path, f"AlertWindows: {exc.construct}") from None
         else:
             raise Invalid(
                 ("kind",), f"unknown Sloth kind {data.get('kind')!r}; expected PrometheusServiceLevel or AlertWindows"
@@ -236,6 +240,7 @@ def _alert_windows(document: Document, data: dict, batch: ImportBatch) -> None:
     """Sloth AlertWindows -> Policy tiers (budget shares are window independent in sloforge)."""
     spec = mapping(data.get("spec"), ("spec",), "spec")
     period = text(spec, "sloPeriod", ("spec",))
+    batch.sloth_periods.append(sloforge_window(str(period), ("spec", "sloPeriod")))
     for kind in ("page", "ticket"):
         block = mapping(spec.get(kind), ("spec", kind), kind)
         for speed in ("quick", "slow"):
