@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -363,9 +362,20 @@ def test_spec_labels_must_be_literal_and_not_sloforges_own(tmp_path, labels, tie
 
 def test_docs_describe_the_command():
     docs = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text()
-    for needle in ("sloforge import", "Sloth", "OpenSLO", "Pyrra", "| exit"):
+    for needle in ("sloforge import", "Sloth", "OpenSLO", "Pyrra", "| exit code |", "labels:", "annotations:"):
         assert needle in docs
-    assert textwrap.dedent(docs)
+
+
+def test_policy_tier_labels_are_checked_too(tmp_path):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "s.yaml").write_text(SPEC.replace("LABELS", "{}").replace("TIER", "{}"))
+    (specs / "p.yaml").write_text(
+        'apiVersion: sloforge/v1\nkind: Policy\ntiers:\n  page-fast: {labels: {x: "{{ $labels.job }}"}}\n'
+    )
+    with pytest.raises(SpecErrors) as caught:
+        validate(load_specs(specs))
+    assert "p.yaml:4" in str(caught.value) and "holds a template" in str(caught.value)
 
 
 def test_a_service_named_teams_does_not_replace_the_teams_stub(tmp_path):

@@ -134,6 +134,10 @@ def _check_policies(specs: SpecSet) -> list[SpecError]:
     known = {tier.name for tier in DEFAULT_TIERS}
     for doc in policies[:1]:
         for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
+            if spec is not None and spec.labels:
+                errors += _check_labels(
+                    doc.source, ("tiers", name, "labels"), spec.labels, RESERVED_LABELS | {"slo_notify"}
+                )
             if name in known or name in NOTIFY_CLASSES or spec is None:
                 continue
             fields = spec.model_dump(exclude_none=True)
@@ -216,18 +220,24 @@ def _check_slo_labels(src, path: tuple, slo: SLOSpec) -> list[SpecError]:
         if spec is not None and spec.labels
     ]
     for where, labels, reserved in groups:
-        for label, value in labels.items():
-            if label in reserved:
-                errors.append(
-                    src.error(where + (label,), f"label {label!r} is set by sloforge; choose another name", at_key=True)
+        errors += _check_labels(src, where, labels, reserved)
+    return errors
+
+
+def _check_labels(src, where: tuple, labels: dict[str, str], reserved: set[str]) -> list[SpecError]:
+    errors: list[SpecError] = []
+    for label, value in labels.items():
+        if label in reserved:
+            errors.append(
+                src.error(where + (label,), f"label {label!r} is set by sloforge; choose another name", at_key=True)
+            )
+        elif "{{" in value or "}}" in value:
+            errors.append(
+                src.error(
+                    where + (label,),
+                    f"label {label!r} holds a template; Prometheus would expand it, so labels must be literal text",
                 )
-            elif "{{" in value or "}}" in value:
-                errors.append(
-                    src.error(
-                        where + (label,),
-                        f"label {label!r} holds a template; Prometheus would expand it, so labels must be literal text",
-                    )
-                )
+            )
     return errors
 
 
