@@ -445,3 +445,72 @@ def test_force_never_writes_through_a_symlink_or_into_a_directory(tmp_path):
     assert result.exit_code == 2, result.output
     assert "refusing to write through it" in result.output and "Traceback" not in result.output
     assert outside.read_text() == "keep me\n"
+
+
+MORE_KINDS = """\
+apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: native, namespace: shop}
+spec:
+  target: "99"
+  window: 28d
+  indicator:
+    latencyNative:
+      latency: 200ms
+      total: {metric: 'rpc_duration_seconds{job="api"}'}
+---
+apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: probe, namespace: shop}
+spec:
+  target: "99.5"
+  window: 7d
+  indicator:
+    bool_gauge: {metric: 'probe_success{job="blackbox"}'}
+---
+apiVersion: openslo/v1
+kind: AlertPolicy
+metadata: {name: fast-burn}
+spec:
+  conditions:
+    - kind: AlertCondition
+      metadata: {name: fast}
+      spec:
+        severity: page
+        condition: {kind: burnrate, op: gt, threshold: 10, lookbackWindow: 1h, alertAfter: 3m}
+  notificationTargets: []
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: raw-ratio}
+spec:
+  service: shop
+  indicator:
+    metadata: {name: raw}
+    spec:
+      ratioMetric:
+        rawType: success
+        raw:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'avg_over_time(success_ratio{job="api"}[5m])'}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  objectives: [{target: 0.99}]
+  alertPolicies: [fast-burn]
+"""
+
+
+def test_latency_native_bool_gauge_raw_and_alert_policies(tmp_path):
+    out = tmp_path / "out"
+    result = run(tmp_path, str(write(tmp_path, "more.yaml", MORE_KINDS)), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    loads_and_validates(out)
+    slos = {slo["name"]: slo for slo in documents(out / "shop.yaml")[0]["slos"]}
+    native = slos["native"]["sli"]["events"]
+    assert "histogram_fraction(0, 0.2, rate(rpc_duration_seconds" in native["good"]
+    assert native["total"] == 'sum(histogram_count(rate(rpc_duration_seconds{job="api"}[{{.window}}])))'
+    assert slos["probe"]["sli"] == {"bool_gauge": {"metric": 'probe_success{job="blackbox"}'}}
+    raw = slos["raw-ratio"]
+    assert raw["sli"]["raw"]["error_ratio"] == '1 - (avg_over_time(success_ratio{job="api"}[{{.window}}]))'
+    # burn rate 10 over 1h of a 30d window = 10 * 1h / 720h of the budget, on the tier whose long window is 1h
+    assert raw["alerting"] == {"page-fast": {"budget_share": round(10 / 720, 6), "for": "3m"}}
