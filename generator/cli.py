@@ -17,6 +17,7 @@ from rich.markup import escape
 from generator import __version__
 from generator.ai.defaults import API_KEY_ENV, DEFAULT_MODEL, MODEL_ENV
 from generator.ai.drafts import load_drafts, review_issues
+from generator.import_command import import_command
 from generator.live.command import budget as budget_command
 from generator.live.command import report as report_command
 from generator.model.slo import Model
@@ -145,6 +146,7 @@ def main() -> None:
       sloforge render            # slo_specs/ -> rendered/
       sloforge check             # fail if rendered/ is stale (CI)
       sloforge validate          # promtool/amtool over rendered/
+      sloforge import SRC --out DIR   # Sloth / OpenSLO / Pyrra specs -> sloforge specs
     """
 
 
@@ -652,6 +654,7 @@ def init(directory: Path) -> None:
 
 main.add_command(budget_command)
 main.add_command(report_command)
+main.add_command(import_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

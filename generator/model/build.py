@@ -99,11 +99,13 @@ def _build_slo(
         sli=_build_sli(slo),
         tiers=tiers,
         team=service.team,
-        labels=labels,
+        labels=tuple(sorted({**dict(labels), **slo.labels}.items())),
         expected_rate=slo.expected_rate,
         source=source,
         where=where,
         budget_stages=stages,
+        info_labels=tuple(sorted(slo.labels.items())),
+        annotations=tuple(sorted(slo.annotations.items())),
     )
 
 

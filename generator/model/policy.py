@@ -26,6 +26,7 @@ class TierPolicy:
     budget_share: Decimal
     for_: Duration
     enabled: bool = True
+    labels: tuple[tuple[str, str], ...] = ()  # extra alert labels (per SLO, from `alerting:`)
 
 
 def _tier(name: str, notify: NotifyClass, severity: str, long: str, short: str, share: str, for_: str) -> TierPolicy:
@@ -66,6 +67,7 @@ def resolve_tier(policy: TierPolicy, slo_window: Duration, error_budget: Decimal
         short_window=policy.short_window,
         budget_share=policy.budget_share,
         for_=policy.for_,
+        labels=policy.labels,
         factor=factor,
         threshold=factor * error_budget,
     )
@@ -82,6 +84,8 @@ def tier_changes(spec_fields: dict[str, object]) -> dict[str, object]:
             continue
         if key in ("long_window", "short_window", "for_"):
             changes[key] = parse_duration(str(value))
+        elif key == "labels":
+            changes[key] = tuple(sorted(dict(value).items()))  # type: ignore[call-overload]
         else:
             changes[key] = value
     return changes

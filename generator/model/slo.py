@@ -30,6 +30,7 @@ class Tier:
     for_: Duration
     factor: Decimal  # burn-rate factor = budget_share * slo_window / long_window
     threshold: Decimal  # error ratio threshold = factor * error_budget
+    labels: tuple[tuple[str, str], ...] = ()  # extra alert labels from the spec's `alerting:` block
 
     @property
     def alert_name(self) -> str:
@@ -91,12 +92,14 @@ class SLO:
     sli: SLI
     tiers: tuple[Tier, ...]
     team: str
-    labels: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # service labels, then the SLO's own: on every alert
     expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
     source: str = ""  # spec file, relative to the specs directory
     drafted: DraftedProse | None = None  # reviewed AI prose from slo_specs/drafts/ (or why it is withheld)
     budget_stages: tuple[BudgetStage, ...] = DEFAULT_STAGES  # error-budget policy of the SLO's service
     where: str = field(default="", compare=False)  # file:line:col of the entry, as messages show paths
+    info_labels: tuple[tuple[str, str], ...] = ()  # the SLO's own labels, also on slo:info
+    annotations: tuple[tuple[str, str], ...] = ()  # replace or add alert annotations (runbook_url, ...)
 
     @property
     def objective_ratio(self) -> Decimal:

@@ -123,6 +123,12 @@ class TierSpec(Strict):
     short_window: str | None = None
     budget_share: Annotated[Decimal, Field(gt=0, le=1)] | None = None
     for_: str | None = Field(default=None, alias="for")
+    labels: dict[LabelName, str] | None = None  # extra labels on this tier's alerts
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_values_are_text(cls, value: object) -> object:
+        return _numbers_as_text(value)
 
     @field_validator("long_window", "short_window", "for_")
     @classmethod
@@ -131,6 +137,13 @@ class TierSpec(Strict):
 
 
 # --- documents --------------------------------------------------------------
+
+
+def _numbers_as_text(value: object) -> object:
+    """YAML reads `tier: 1` as a number; label and annotation values are text."""
+    if isinstance(value, dict):
+        return {k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for k, v in value.items()}
+    return value
 
 
 class SLOSpec(Strict):
@@ -149,6 +162,15 @@ class SLOSpec(Strict):
     expected_rate: Annotated[Decimal, Field(gt=0)] | None = Field(
         default=None, description="expected events per second; enables low-traffic warnings"
     )
+    labels: dict[LabelName, str] = Field(default={}, description="on this SLO's alerts and slo:info series")
+    annotations: dict[LabelName, str] = Field(
+        default={}, description="on this SLO's alerts; replace generated ones of the same name (runbook_url, summary)"
+    )
+
+    @field_validator("labels", "annotations", mode="before")
+    @classmethod
+    def _values_are_text(cls, value: object) -> object:
+        return _numbers_as_text(value)
 
     @field_validator("objective", mode="before")
     @classmethod

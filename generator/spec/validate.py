@@ -158,6 +158,10 @@ def _check_policies(specs: SpecSet, interval: Duration) -> list[SpecError]:
         for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
             if spec is not None:
                 errors += _tier_window_errors(doc.source, ("tiers", name), spec, interval)
+            if spec is not None and spec.labels:
+                errors += _check_labels(
+                    doc.source, ("tiers", name, "labels"), spec.labels, RESERVED_LABELS | {"slo_notify"}
+                )
             if name in known or name in NOTIFY_CLASSES or spec is None:
                 continue
             fields = spec.model_dump(exclude_none=True)
@@ -262,6 +266,7 @@ def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], int
     for name, spec in slo.alerting.items():
         if spec is not None:
             errors += _tier_window_errors(src, path + ("alerting", name), spec, interval)
+    errors += _check_slo_labels(src, path, slo)
     known = sorted({tier.name for tier in base} | set(NOTIFY_CLASSES))
     for name in slo.alerting:
         if name not in known:
@@ -291,6 +296,41 @@ def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], int
                 src.error(
                     where,
                     f"tier {tier.name!r}: short window {tier.short_window} must be shorter than its long window {tier.long_window}",
+                )
+            )
+    return errors
+
+
+# slo:info carries these itself beside the SLO's labels.
+INFO_LABELS = {"objective", "window", "sli_kind", "description", "slo_notify"}
+
+
+def _check_slo_labels(src, path: tuple, slo: SLOSpec) -> list[SpecError]:
+    """Per-SLO and per-tier labels: not sloforge's own, and literal (Prometheus expands templates in labels)."""
+    errors: list[SpecError] = []
+    groups = [(path + ("labels",), slo.labels, RESERVED_LABELS | INFO_LABELS)]
+    groups += [
+        (path + ("alerting", name, "labels"), spec.labels, RESERVED_LABELS | {"slo_notify"})
+        for name, spec in slo.alerting.items()
+        if spec is not None and spec.labels
+    ]
+    for where, labels, reserved in groups:
+        errors += _check_labels(src, where, labels, reserved)
+    return errors
+
+
+def _check_labels(src, where: tuple, labels: dict[str, str], reserved: set[str]) -> list[SpecError]:
+    errors: list[SpecError] = []
+    for label, value in labels.items():
+        if label in reserved or is_reserved_label(label):
+            errors.append(
+                src.error(where + (label,), f"label {label!r} is set by sloforge; choose another name", at_key=True)
+            )
+        elif "{{" in value or "}}" in value:
+            errors.append(
+                src.error(
+                    where + (label,),
+                    f"label {label!r} holds a template; Prometheus would expand it, so labels must be literal text",
                 )
             )
     return errors

@@ -15,7 +15,7 @@ from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.targets import labels as L
 from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rules
 from generator.targets.links import dashboard_url, runbook_url
-from generator.targets.prose import alert_prose
+from generator.targets.prose import alert_prose, escape_template
 from generator.targets.sli_queries import queries_for
 from generator.targets.yaml_text import dump_yaml
 
@@ -115,6 +115,7 @@ def metadata_rules(slo: SLO) -> list[dict]:
     budget = format_number(slo.error_budget)
     ratio = f"{L.error_ratio_series(slo.window.text)}{L.selector(slo.service, slo.name)}"
     info_labels = {
+        **dict(slo.info_labels),
         **ident,
         "objective": format_number(slo.objective),
         "window": slo.window.text,
@@ -130,9 +131,12 @@ def metadata_rules(slo: SLO) -> list[dict]:
     ]
 
 
-def alert_labels(slo: SLO, tier_name: str, severity: str, notify: str) -> dict[str, str]:
+def alert_labels(
+    slo: SLO, tier_name: str, severity: str, notify: str, extra: tuple[tuple[str, str], ...] = ()
+) -> dict[str, str]:
     return {
         **dict(slo.labels),
+        **dict(extra),
         L.SEVERITY: severity,
         L.TIER: tier_name,
         L.NOTIFY: notify,
@@ -161,7 +165,7 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
         "alert": tier.alert_name,
         "expr": expr,
         "for": tier.for_.text,
-        "labels": alert_labels(slo, tier.name, tier.severity, tier.notify),
+        "labels": alert_labels(slo, tier.name, tier.severity, tier.notify, tier.labels),
         "annotations": {
             **alert_prose(slo, tier),  # drafted text if reviewed-or-not draft exists, else the skeleton
             "runbook_url": runbook_url(settings, slo),
@@ -169,6 +173,7 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
             # For notification templates: Alertmanager never sees $value.
             "burn_rate": "{{ $value | humanize }}",
             "budget_consumed": f"{format_number(tier.budget_share * 100)}%",  # of the SLO window's budget
+            **spec_annotations(slo),
         },
     }
 
@@ -190,6 +195,11 @@ def blind_latch(slo: SLO, tier: Tier) -> str:
         f"(\n  max by ({L.SERVICE}, {L.SLO}, {L.WINDOW}) (max_over_time({firing}[{tier.short_window}]))\n"
         f"  and on({L.SERVICE}, {L.SLO})\n  absent({total})\n)"
     )
+
+
+def spec_annotations(slo: SLO) -> dict[str, str]:
+    """The spec's own annotations, literal: `{{` is escaped so Prometheus prints it as written."""
+    return {key: escape_template(value) for key, value in slo.annotations}
 
 
 def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> dict:
@@ -214,5 +224,6 @@ def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> dict:
             ),
             "runbook_url": runbook_url(settings, slo),
             "dashboard_url": dashboard_url(settings, slo),
+            **{key: value for key, value in spec_annotations(slo).items() if key.endswith("_url")},
         },
     }
