@@ -409,8 +409,14 @@ def test_kill_9_at_any_moment_leaves_every_file_old_or_new(tmp_path):
     assert run_render(new_specs, out).returncode == 0
     full_run = time.monotonic() - started
     assert read_tree(out) == new
-    rng, delay, outcomes = random.Random(10), full_run * 0.8, Counter()
-    for _ in range(12):
+    # Bisect the kill moment between "too early" (all old) and "too late" (all new), so kills home in on the
+    # short stretch where files are being replaced, whatever the machine's load; then keep killing there.
+    rng, outcomes = random.Random(10), Counter()
+    early, late = 0.0, full_run * 1.5
+    for attempt in range(40):
+        if attempt >= 12 and outcomes["mixed"] >= 2:
+            break
+        delay = rng.uniform(early, late) if outcomes["mixed"] else (early + late) / 2
         write_tree(old, out)  # also deletes the temp files the killed render left
         assert read_tree(out) == old
         proc = subprocess.Popen(
@@ -419,12 +425,15 @@ def test_kill_9_at_any_moment_leaves_every_file_old_or_new(tmp_path):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(delay * rng.uniform(0.9, 1.1))
+        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         state = _state(out, old, new)
         outcomes[state] += 1
-        delay *= {"old": 1.1, "new": 0.9, "mixed": rng.uniform(0.97, 1.03)}[state]
+        if state == "old":
+            early = delay
+        elif state == "new":
+            late = delay
     print(f"kill -9 outcomes over {sum(outcomes.values())} runs: {dict(outcomes)}; full render {full_run:.1f}s")
     assert outcomes["mixed"] >= 1, f"no kill landed while files were being written: {dict(outcomes)}"
     final = run_render(new_specs, out)
