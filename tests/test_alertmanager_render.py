@@ -93,15 +93,18 @@ def test_inhibition_page_over_ticket_fast_over_slow_missing_last_of_its_class(ex
     pairs = {
         (tuple(r["source_matchers"]), tuple(r["target_matchers"])) for r in rules if r["equal"] == [L.SERVICE, L.SLO]
     }
-    # every example SLO pages, so its SLOSLIMissing is a page: below the page tiers, above the tickets
+    # every example SLO pages, so its SLOSLIMissing is a page: below the page tiers, above the tickets;
+    # the error-budget freeze notice is the least severe ticket
     page, ticket = f'{L.NOTIFY}="page"', f'{L.NOTIFY}="ticket"'
+    tickets = f'{L.TIER}=~"budget-freeze|ticket-fast|ticket-slow"'
     assert pairs == {
         ((f'{L.TIER}="page-fast"', page), (f'{L.TIER}=~"missing-sli|page-slow"', page)),
-        ((f'{L.TIER}="page-fast"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
+        ((f'{L.TIER}="page-fast"', page), (tickets, ticket)),
         ((f'{L.TIER}="page-slow"', page), (f'{L.TIER}="missing-sli"', page)),
-        ((f'{L.TIER}="page-slow"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
-        ((f'{L.TIER}="missing-sli"', page), (f'{L.TIER}=~"ticket-fast|ticket-slow"', ticket)),
-        ((f'{L.TIER}="ticket-fast"', ticket), (f'{L.TIER}="ticket-slow"', ticket)),
+        ((f'{L.TIER}="page-slow"', page), (tickets, ticket)),
+        ((f'{L.TIER}="missing-sli"', page), (tickets, ticket)),
+        ((f'{L.TIER}="ticket-fast"', ticket), (f'{L.TIER}=~"budget-freeze|ticket-slow"', ticket)),
+        ((f'{L.TIER}="ticket-slow"', ticket), (f'{L.TIER}="budget-freeze"', ticket)),
     }
     # the base config's own inhibit rule is kept
     assert any(r["equal"] == ["instance"] for r in rules)
@@ -124,7 +127,7 @@ def test_tier_order_that_differs_per_slo_scopes_the_fast_over_slow_rule(specs_di
             r["source_matchers"][2:]
             for r in rules
             if r["source_matchers"][0] == f'{L.TIER}="{source_tier}"'
-            and r["target_matchers"][0] in (f'{L.TIER}="{target_tier}"', f'{L.TIER}=~"missing-sli|{target_tier}"')
+            and target_tier in r["target_matchers"][0].split('"')[1].split("|")  # slo_tier="x" or =~"x|y"
         ]
 
     others = [

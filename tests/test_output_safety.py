@@ -166,10 +166,6 @@ def test_fresh_out_is_created_with_marker_and_normal_permissions(project):
     assert sorted(p.name for p in (project / "build").iterdir()) == ["rendered"]  # no staging debris
 
 
-def test_committed_rendered_tree_carries_the_marker():
-    assert (REPO / "rendered" / MARKER).read_text() == MARKER_TEXT
-
-
 def test_rerender_updates_files_in_place(project):
     """Modes, inodes (bind mounts, open directory handles) and unchanged files' mtimes survive."""
     out = project / "rendered"

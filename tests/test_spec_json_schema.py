@@ -10,11 +10,12 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
+from fixture_paths import SPECS
 
 from generator.cli import main
 from generator.spec.json_schema import SCHEMA_COMMENT, SCHEMA_FILE, spec_json_schema, spec_json_schema_text
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "slo_specs"
+EXAMPLES = SPECS  # tests/fixtures/specs: a copy of the examples, schema file included
 VALID_SERVICE = """\
 apiVersion: sloforge/v1
 kind: Service
