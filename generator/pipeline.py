@@ -17,7 +17,7 @@ from generator.ai.store import draft_files, read_draft_file
 from generator.model.build import build_model
 from generator.model.slo import Model
 from generator.spec import SpecError, SpecErrors, SpecSet, load_specs, secrets, validate
-from generator.spec.alertmanager_base import slack_url_errors, with_alertmanager_base
+from generator.spec.alertmanager_base import receiver_global_errors, with_alertmanager_base
 from generator.spec.load import display_name
 from generator.spec.validate import team_error
 from generator.spec.yaml_source import parse_documents
@@ -43,7 +43,7 @@ def load_model(
         raise SpecErrors(errors)
     spec_set = load_specs(specs, extra_files=(policy,) if policy else ())
     try:
-        validate(spec_set, extra_checks=(output_collisions, slack_url_errors))
+        validate(spec_set, extra_checks=(output_collisions, receiver_global_errors))
     except SpecErrors as exc:
         # Drafts and the base config are checked against the model; what can be checked without it is reported now.
         _, later = _attach(Model((), ()), specs, include_unreviewed_drafts)

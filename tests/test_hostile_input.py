@@ -438,7 +438,7 @@ def test_receiver_fields_alertmanager_would_template_are_spec_errors(tmp_path: P
     teams = (
         "apiVersion: sloforge/v1\nkind: Teams\nteams:\n  web:\n"
         "    page: {slack: {channel: '#x {{ oops', api_url_file: /etc/alertmanager/secrets/x}}\n"
-        "    ticket: {email: {to: '{{ .CommonLabels.team }}@example.com'}}\n---\n"
+        "    ticket: {email: {to: '{{ .CommonLabels.team }}@example.com', smarthost: 'mx:25', from: a@example.com}}\n---\n"
     )
     errors = spec_errors(tmp_path, teams + HEAD + "slos:\n" + slo("a", RAW))
     assert errors == [
@@ -651,3 +651,19 @@ def test_a_flood_of_errors_is_cut_short(workdir: Path, monkeypatch):
     result = run_in_process(workdir, monkeypatch, "render", "--specs", "specs", "--out", "out")
     assert_bad_input(result, "... and 100 more", "300 error(s) in specs")
     assert result.stderr.count("must be a mapping") == 200
+
+
+def test_email_receiver_without_smarthost_or_from_and_no_global_is_a_spec_error(tmp_path: Path):
+    """amtool refuses such a config ("no global SMTP smarthost set"): render must say so first, at the receiver."""
+    teams = (
+        "apiVersion: sloforge/v1\nkind: Teams\nteams:\n  web:\n"
+        "    page: {pagerduty: {routing_key_file: /etc/alertmanager/secrets/pd}}\n"
+        "    ticket: {email: {to: web@example.com}}\n---\n"
+    )
+    errors = spec_errors(tmp_path, teams + HEAD + "slos:\n" + slo("a", RAW))
+    assert errors == [
+        "s.yaml:6:14: email receiver needs from, or smtp_from under `global:` in alertmanager.base.yml "
+        "(Alertmanager refuses the config otherwise)",
+        "s.yaml:6:14: email receiver needs smarthost, or smtp_smarthost under `global:` in alertmanager.base.yml "
+        "(Alertmanager refuses the config otherwise)",
+    ]

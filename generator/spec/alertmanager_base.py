@@ -47,38 +47,48 @@ def with_alertmanager_base(model: Model, root: Path) -> Model:
     return replace(model, settings=replace(model.settings, alertmanager_base=text, alertmanager_base_source=source))
 
 
-SLACK_GLOBALS = ("slack_api_url", "slack_api_url_file")  # the webhook a Slack receiver without its own uses
+# Receiver fields Alertmanager falls back to `global:` for, and refuses the config when neither is set.
+RECEIVER_GLOBALS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "slack": (("api_url_file", ("slack_api_url", "slack_api_url_file")),),
+    "email": (("smarthost", ("smtp_smarthost",)), ("from_", ("smtp_from",))),
+}
 
 
-def slack_url_errors(specs: SpecSet, _tiers: object = None) -> list[SpecError]:
-    """Slack receivers with no webhook of their own and no global one: Alertmanager refuses that config.
+def receiver_global_errors(specs: SpecSet, _tiers: object = None) -> list[SpecError]:
+    """Slack or email receivers missing a field that only a global could give, with no global to give it.
 
-    In full mode the global comes from the base config (when present and
+    In full mode the globals come from the base config (when present and
     readable; its own errors are reported when it is merged). In subtree mode
-    sloforge cannot see the including config, so the receiver must name its file.
+    sloforge cannot see the including config, so the receiver must set the field.
     """
     subtree = any(doc.model.settings.alertmanager_output == "subtree" for doc in specs.of_kind(PolicyDoc))  # type: ignore[attr-defined]
     globals_ = {} if subtree else _base_globals(specs.root)
-    if globals_ is None or any(globals_.get(key) for key in SLACK_GLOBALS):
+    if globals_ is None:
         return []
-    fallback = (
-        "sloforge cannot see your config's global slack_api_url in subtree mode"
-        if subtree
-        else f"or {' or '.join(SLACK_GLOBALS)} under `global:` in {NOT_SPEC_FILES[0]}"
-    )
-    return [
-        doc.source.error(
-            ("teams", team, notify, "slack"),
-            f"slack receiver needs api_url_file, {fallback} (Alertmanager refuses the config otherwise)",
-            at_key=True,
-        )
-        for doc in specs.of_kind(TeamsDoc)
-        for team, spec in doc.model.teams.items()  # type: ignore[attr-defined]
-        for notify in ("page", "ticket", "info")
-        if (receiver := getattr(spec, notify)) is not None
-        and receiver.slack is not None
-        and receiver.slack.api_url_file is None
-    ]
+    errors = []
+    for doc in specs.of_kind(TeamsDoc):
+        for team, spec in doc.model.teams.items():  # type: ignore[attr-defined]
+            for notify in ("page", "ticket", "info"):
+                receiver = getattr(spec, notify)
+                for kind, fields in RECEIVER_GLOBALS.items():
+                    config = getattr(receiver, kind, None) if receiver is not None else None
+                    for field, global_keys in fields if config is not None else ():
+                        if getattr(config, field) is not None or any(globals_.get(key) for key in global_keys):
+                            continue
+                        name = field.rstrip("_")
+                        fallback = (
+                            "sloforge cannot see your config's globals in subtree mode"
+                            if subtree
+                            else f"or {' or '.join(global_keys)} under `global:` in {NOT_SPEC_FILES[0]}"
+                        )
+                        errors.append(
+                            doc.source.error(
+                                ("teams", team, notify, kind),
+                                f"{kind} receiver needs {name}, {fallback} (Alertmanager refuses the config otherwise)",
+                                at_key=True,
+                            )
+                        )
+    return errors
 
 
 def _base_files(root: Path) -> list[Path]:
