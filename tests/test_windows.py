@@ -16,15 +16,16 @@ M = 60_000
     ("window", "expected"),
     [
         (30 * M, Tiling(5 * M, 6)),
-        (HOUR_MS, Tiling(5 * M, 12)),
+        (HOUR_MS, Tiling(30 * M, 2)),
         (2 * HOUR_MS, Tiling(HOUR_MS, 2)),
-        (6 * HOUR_MS, Tiling(HOUR_MS, 6)),
-        (DAY_MS, Tiling(HOUR_MS, 24)),
+        (6 * HOUR_MS, Tiling(2 * HOUR_MS, 3)),
+        (DAY_MS, Tiling(6 * HOUR_MS, 4)),
         (3 * DAY_MS, Tiling(DAY_MS, 3)),
         (7 * DAY_MS, Tiling(DAY_MS, 7)),
         (28 * DAY_MS, Tiling(DAY_MS, 28)),
-        (30 * DAY_MS, Tiling(DAY_MS, 30)),
-        (90 * DAY_MS, Tiling(DAY_MS, 90)),
+        (30 * DAY_MS, Tiling(3 * DAY_MS, 10)),
+        (90 * DAY_MS, Tiling(3 * DAY_MS, 30)),
+        (45 * M, Tiling(5 * M, 9)),
         (7 * M, None),  # no rung divides it: the sum_over_time fallback
         (200 * DAY_MS, None),  # too many tiles
     ],
@@ -34,14 +35,14 @@ def test_windows_are_tiled_by_the_longest_dividing_rung(window, expected):
 
 
 def test_ladder_skips_rungs_the_shortest_window_does_not_divide():
-    assert ladder(5 * M) == (5 * M, HOUR_MS, DAY_MS)
+    assert ladder(5 * M) == (5 * M, 30 * M, HOUR_MS, 2 * HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS)
     assert ladder(7 * M) == (7 * M,)
 
 
 def test_rungs_needed_follow_the_chain():
-    assert rungs_needed([5 * M, HOUR_MS], 5 * M) == []  # 1h is twelve 5m tiles, no rung needed
-    assert rungs_needed([5 * M, 30 * DAY_MS], 5 * M) == [HOUR_MS, DAY_MS]
-    assert rungs_needed([5 * M, 6 * HOUR_MS], 5 * M) == [HOUR_MS]
+    assert rungs_needed([5 * M, 30 * M], 5 * M) == []  # 30m is six 5m tiles, no rung needed
+    assert rungs_needed([5 * M, HOUR_MS], 5 * M) == [30 * M]
+    assert rungs_needed([5 * M, 30 * DAY_MS], 5 * M) == [30 * M, HOUR_MS, 2 * HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS]
 
 
 def _counter_evaluation(bad: burn.Steps, total: burn.Steps, steps: int, step: int = M) -> burn.Evaluation:

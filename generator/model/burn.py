@@ -16,7 +16,7 @@ from itertools import accumulate
 
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
-from generator.model.windows import LOOKBACK_MS, Tiling, tiling
+from generator.model.windows import HOLD_MS, LOOKBACK_MS, Tiling, tiling
 
 
 def detection_seconds(tier: Tier, error_budget: Decimal, error_ratio: Decimal) -> float:
@@ -418,13 +418,26 @@ class Evaluation:
         """
         threshold = Fraction(format_number(tier.factor)) * Fraction(format_number(slo.error_budget))
         above, below = threshold.numerator, threshold.denominator  # errors / total > above / below
-        short = self._above(tier.short_window.millis, above, below, near_ties)
+        short = self._above(tier.short_window.millis, above, below, near_ties, held=True)
         long = self._above(tier.long_window.millis, above, below, near_ties)
         return [a and b for a, b in zip(short, long, strict=True)]
 
-    def _above(self, window_ms: int, above: int, below: int, near_ties: bool) -> list[bool]:
-        """Per evaluation: the ratio over the window is recorded and above `above / below`."""
+    def held_sums(self, window_ms: int) -> list[tuple[Number, Number] | None]:
+        """What alerts read: the shortest window's newest recorded ratio within HOLD_MS (`last_over_time`)."""
         sums = self.window_sums(window_ms)
+        if window_ms != self.raw_ms:
+            return sums
+        held: list[tuple[Number, Number] | None] = []
+        last: int | None = None
+        for index, pair in enumerate(sums):
+            if pair is not None:
+                last = index
+            held.append(None if last is None or (index - last) * self.step_ms > HOLD_MS else sums[last])
+        return held
+
+    def _above(self, window_ms: int, above: int, below: int, near_ties: bool, held: bool = False) -> list[bool]:
+        """Per evaluation: the ratio over the window is recorded and above `above / below`."""
+        sums = self.held_sums(window_ms) if held else self.window_sums(window_ms)
         if near_ties:
             for index, pair in enumerate(sums):
                 if pair is not None:

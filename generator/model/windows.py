@@ -1,12 +1,16 @@
 """How every SLI window is built from a few recorded series: the tile ladder.
 
 With evaluations every `interval`, the samples of the shortest-window rate
-at t, t - 5m, ..., t - 55m tile (t - 1h, t] exactly. So a window is the sum of
-a handful of offset lookups of a shorter recorded series (a rung): 1h from
-twelve 5m tiles, 1d from twenty-four 1h tiles, 30d from thirty 1d tiles. Each
-window then reads a few samples per evaluation instead of every sample in it,
-and its newest tile ends at t, so no minute weighs less than another (the
-smear of `sum_over_time(rate5m[w])`).
+at t, t - 5m, ..., t - 25m tile (t - 30m, t] exactly. So a window is the sum
+of a handful of offset lookups of a shorter recorded series (a rung), up a
+ladder where each rung is a few tiles of the one below: 30m = 6 x 5m,
+1h = 2 x 30m, 2h = 2 x 1h, 6h = 3 x 2h, 1d = 4 x 6h, 3d = 3 x 1d, and
+30d = 10 x 3d, 28d = 28 x 1d, 90d = 30 x 3d. Each window then reads a few
+samples per evaluation instead of every sample in it, and its newest tile
+ends at t, so no minute weighs less than another (the smear of
+`sum_over_time(rate5m[w])`). Every lookup is a selector with a fixed cost in
+Prometheus, so the ladder is dense: about 30 lookups per SLO for the
+default windows, not one per sample.
 
 One plan, used by the rule renderer and the replay model alike, so the
 generated rules and their predicted values cannot drift apart.
@@ -18,8 +22,9 @@ from dataclasses import dataclass
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-LADDER_RUNGS_MS = (HOUR_MS, DAY_MS)  # recorded above the shortest window, when they tile it
+LADDER_RUNGS_MS = (30 * 60_000, HOUR_MS, 2 * HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS)  # above the shortest window
 MAX_TILES = 100  # beyond this many lookups a window falls back to sum_over_time of the shortest rate
+HOLD_MS = 15 * 60_000  # alerts read the shortest window's last value this far back: a scrape gap is not a reset
 LOOKBACK_MS = 300_000  # Prometheus' default lookback delta: how far back an instant lookup reaches
 
 

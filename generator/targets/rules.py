@@ -12,7 +12,7 @@ from __future__ import annotations
 from generator.model.durations import Duration, format_duration
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model, Service, Settings, Tier
-from generator.model.windows import Tiling, rungs_needed, tiling
+from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling
 from generator.targets import labels as L
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose
@@ -169,8 +169,16 @@ def alert_labels(slo: SLO, tier_name: str, severity: str, notify: str) -> dict[s
 
 
 def burn_condition(slo: SLO, window: Duration, tier: Tier) -> str:
-    """Burn rate over `window` above the tier's factor; the value is the burn rate."""
+    """Burn rate over `window` above the tier's factor; the value is the burn rate.
+
+    The shortest window is read from raw series and vanishes for a few
+    evaluations when scrapes fail or Prometheus restarts: its last value over
+    HOLD_MS carries the alert across such a gap (tiled windows need no hold:
+    a missing tile counts as nothing).
+    """
     series = f"{L.error_ratio_series(window.text)}{L.selector(slo.service, slo.name)}"
+    if window.millis == windows_of(slo)[0].millis:
+        series = f"last_over_time({series}[{format_duration(HOLD_MS)}])"
     return f"{series} / {format_number(slo.error_budget)} > {format_number(tier.factor)}"
 
 
