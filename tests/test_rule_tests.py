@@ -162,7 +162,7 @@ MUTATIONS = {
     "30d window loses its oldest error tile": (
         "checkout",
         "slo:sli_error:ratio_rate30d",
-        lambda expr: "\n".join(line for line in expr.split("\n") if not ("errors:rate1d" in line and "29d" in line)),
+        lambda expr: "\n".join(line for line in expr.split("\n") if not ("errors:rate3d" in line and "27d" in line)),
         "checkout.1d.test.yaml",
     ),
 }
