@@ -28,7 +28,7 @@ from generator.model.slo import Model, Tier
 from generator.pipeline import load_model
 from generator.targets.rules import render_rules
 from generator.targets.yaml_text import dump_yaml
-from generator.tools.runner import promtool
+from generator.tools.runner import PROMTOOL, run_tool
 
 MINUTE = 60
 STEP_S = 60  # counters sampled and rules evaluated every minute
@@ -37,6 +37,7 @@ TAIL_S = 7 * 3600  # clean traffic after the errors: every short window plus `fo
 MAX_ERRORS_S = 4 * 86_400
 REQUESTS_PER_MINUTE = 6000
 RULE_SETS = ("sloforge", "Sloth", "Pyrra")
+PROMTOOL_TIMEOUT_S = 3600
 
 SPEC = """apiVersion: sloforge/v1
 kind: Service
@@ -94,7 +95,8 @@ def continuous_detection_s(scenario: Scenario, long_s: float, short_s: float, th
 
 
 def _eval_ceil(seconds: float) -> float:
-    return math.ceil(seconds / STEP_S - 1e-9) * STEP_S
+    """The first evaluation after `seconds` (at a tie, alerts need the ratio strictly above: the next one)."""
+    return (math.floor(seconds / STEP_S + 1e-9) + 1) * STEP_S
 
 
 def model_for(work: Path) -> Model:
@@ -103,7 +105,9 @@ def model_for(work: Path) -> Model:
 
 def rule_files(model: Model) -> dict[str, str]:
     (ours,) = render_rules(model).values()
-    (sloth,) = render_naive(model).values()
+    (naive,) = render_naive(model).values()
+    # Sloth's alerts read the 5m ratio as it is; sloforge's hold on it would delay their reset.
+    sloth = re.sub(r"last_over_time\((.*?)\[\d+[smhd]\]\)", r"\1", naive)
     (pyrra,) = render_pyrra(model, with_increase=False).values()
     return {"sloforge": ours, "Sloth": sloth, "Pyrra": pyrra}
 
@@ -147,7 +151,10 @@ def scenario_group(scenario: Scenario, model: Model, alerts: list[str]) -> tuple
     good = rate * scenario.traffic - bad
     end_min = before + during + after
     series = [
-        {"series": 'http_requests_total{service="shop",code="500"}', "values": _counter([(before, 0), (during, bad)])},
+        {
+            "series": 'http_requests_total{service="shop",code="500"}',
+            "values": _counter([(before, 0), (during, bad), (after, 0)]),
+        },
         {
             "series": 'http_requests_total{service="shop",code="200"}',
             "values": _counter([(before, rate), (during, good), (after, rate)]),
@@ -155,11 +162,12 @@ def scenario_group(scenario: Scenario, model: Model, alerts: list[str]) -> tuple
     ]
     tests = []
     for alert in alerts:
-        firing = f'timestamp(ALERTS{{alertname="{alert}",alertstate="firing"}})'
+        # Minutes since the errors started: small whole numbers, exact in promtool's short float format.
+        firing = f'(timestamp(ALERTS{{alertname="{alert}",alertstate="firing"}}) - {HISTORY_S}) / 60'
         for func in ("min", "max"):
             tests.append(
                 {
-                    "expr": f"{func}({func}_over_time({firing}[{end_min}m:1m]))",
+                    "expr": f"{func}({func}_over_time(({firing})[{end_min}m:1m]))",
                     "eval_time": f"{end_min}m",
                     "exp_samples": [{"labels": "{}", "value": -1}],  # never true: promtool prints what it got
                 }
@@ -189,26 +197,26 @@ class Outcome:
     reset_s: float | None  # after the errors stop; None: still firing or never fired
 
 
-def run_rule_set(name: str, rules: str, scenarios: tuple[Scenario, ...], model: Model, alerts: list[str], work: Path):
+def run_scenario(name: str, rules: str, scenario: Scenario, model: Model, alerts: list[str], work: Path):
+    """One promtool run: when each alert first and last fired in the scenario, for one rule set."""
     folder = work / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yaml").write_text(rules, encoding="utf-8")
-    groups, times = [], []
-    for scenario in scenarios:
-        group, start, stop = scenario_group(scenario, model, alerts)
-        groups.append(group)
-        times.append((start, stop))
+    group, start, stop = scenario_group(scenario, model, alerts)
+    path = folder / f"{re.sub(r'[^a-z0-9]+', '-', scenario.name.lower())}.test.yaml"
+    document = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [group]}
+    path.write_text(dump_yaml(document, "Detection benchmark (generated)."), encoding="utf-8")
+    done = run_tool(PROMTOOL, ["test", "rules", str(path)], f"promtool test rules {path}", timeout=PROMTOOL_TIMEOUT_S)
+    if "Unit Testing" not in done.output:
+        raise RuntimeError(f"{name}, {scenario.name}: promtool did not run the test: {done.output[-2000:]}")
+    got = _parse(done.output)
     outcomes: dict[tuple[str, str], Outcome] = {}
-    for scenario, group, (start, stop) in zip(scenarios, groups, times, strict=True):
-        path = folder / f"{re.sub(r'[^a-z0-9]+', '-', scenario.name.lower())}.test.yaml"
-        document = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [group]}
-        path.write_text(dump_yaml(document, "Detection benchmark (generated)."), encoding="utf-8")
-        got = _parse(promtool(["test", "rules", str(path)], f"promtool test rules {path.name}").output)
-        for alert, (first, last) in zip(alerts, _pairs(group["promql_expr_test"]), strict=True):
-            first_t, last_t = got.get(first), got.get(last)
-            fired = None if first_t is None else first_t - start
-            reset = None if last_t is None or last_t + STEP_S > stop + TAIL_S - STEP_S else last_t + STEP_S - stop
-            outcomes[(scenario.name, alert)] = Outcome(fired, reset)
+    errors_s = stop - start
+    for alert, (first, last) in zip(alerts, _pairs(group["promql_expr_test"]), strict=True):
+        first_m, last_m = got.get(first), got.get(last)
+        fired = None if first_m is None else first_m * 60
+        still = last_m is None or last_m * 60 + STEP_S >= errors_s + TAIL_S
+        outcomes[(scenario.name, alert)] = Outcome(fired, None if still else last_m * 60 + STEP_S - errors_s)
     return name, outcomes
 
 
@@ -224,15 +232,20 @@ class DetectionResult:
     workbook: dict[tuple[str, str], float]  # (scenario, alert) -> continuous detection seconds
 
 
-def run(work: Path, parallel: int = 2, only: tuple[str, ...] = ()) -> DetectionResult:
+def run(work: Path, parallel: int = 4, only: tuple[str, ...] = ()) -> DetectionResult:
     """Every standard scenario, or those whose names start with one of `only`."""
     model = model_for(work)
     (slo,) = model.slos
     scenarios = tuple(s for s in standard_scenarios(slo.error_budget) if not only or s.name.startswith(only))
     alerts = [tier.alert_name for tier in slo.tiers]
     files = rule_files(model)
+    jobs = [(name, scenario) for scenario in scenarios for name in RULE_SETS]
+    done: dict[str, dict[tuple[str, str], Outcome]] = {name: {} for name in RULE_SETS}
     with ThreadPoolExecutor(parallel) as pool:
-        done = dict(pool.map(lambda name: run_rule_set(name, files[name], scenarios, model, alerts, work), RULE_SETS))
+        for name, outcomes in pool.map(
+            lambda job: run_scenario(job[0], files[job[0]], job[1], model, alerts, work), jobs
+        ):
+            done[name].update(outcomes)
     workbook = {
         (scenario.name, tier.alert_name): continuous_detection_s(
             scenario, tier.long_window.seconds, tier.short_window.seconds, tier.threshold
