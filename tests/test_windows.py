@@ -37,6 +37,14 @@ def test_windows_are_tiled_by_the_longest_dividing_rung(window, expected):
 def test_ladder_skips_rungs_the_shortest_window_does_not_divide():
     assert ladder(5 * M) == (5 * M, 30 * M, HOUR_MS, 2 * HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS)
     assert ladder(7 * M) == (7 * M,)
+    assert ladder(10_000) == (10_000,)  # 30m would be 180 tiles of 10s
+
+
+def test_every_needed_rung_is_tiled():
+    """A 10s shortest window: no ladder, every longer window falls back instead of failing to render."""
+    assert rungs_needed([10_000, M, DAY_MS], 10_000) == []
+    assert tiling(M, 10_000) == Tiling(10_000, 6)
+    assert tiling(DAY_MS, 10_000) is None
 
 
 def test_rungs_needed_follow_the_chain():

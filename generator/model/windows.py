@@ -46,8 +46,8 @@ def ladder(raw_ms: int) -> tuple[int, ...]:
     follows lookups) still predicts exactly what Prometheus records.
     """
     rungs = [raw_ms]
-    for rung in LADDER_RUNGS_MS:
-        if rung > rungs[-1] and rung % rungs[-1] == 0:
+    for rung in LADDER_RUNGS_MS:  # each rung a few tiles of the one below (a 10s window gets no ladder)
+        if rung > rungs[-1] and rung % rungs[-1] == 0 and rung // rungs[-1] <= MAX_TILES:
             rungs.append(rung)
     return tuple(rungs)
 
