@@ -38,6 +38,7 @@ MAX_ERRORS_S = 4 * 86_400
 REQUESTS_PER_MINUTE = 6000
 RULE_SETS = ("sloforge", "Sloth", "Pyrra")
 PROMTOOL_TIMEOUT_S = 3600
+CHUNK_MIN = 3000  # minutes per ALERTS query (promtool refuses queries that load too many samples)
 
 SPEC = """apiVersion: sloforge/v1
 kind: Service
@@ -139,7 +140,9 @@ def _counter(phases: list[tuple[int, float]]) -> str:
 
 
 def _num(value: float) -> str:
-    return format(round(value, 6), "g") if abs(value) < 1e15 else repr(value)
+    """Full precision (`g` would round counters of millions to six digits)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def scenario_group(scenario: Scenario, model: Model, alerts: list[str]) -> tuple[dict, int, int]:
@@ -165,13 +168,15 @@ def scenario_group(scenario: Scenario, model: Model, alerts: list[str]) -> tuple
         # Minutes since the errors started: small whole numbers, exact in promtool's short float format.
         firing = f'(timestamp(ALERTS{{alertname="{alert}",alertstate="firing"}}) - {HISTORY_S}) / 60'
         for func in ("min", "max"):
-            tests.append(
-                {
-                    "expr": f"{func}({func}_over_time(({firing})[{end_min}m:1m]))",
-                    "eval_time": f"{end_min}m",
-                    "exp_samples": [{"labels": "{}", "value": -1}],  # never true: promtool prints what it got
-                }
-            )
+            # promtool caps the samples one query may load: a long run is read in chunks (`+ 0 * k` keeps them apart).
+            for k, chunk_end in enumerate(range(end_min, 0, -CHUNK_MIN)):
+                tests.append(
+                    {
+                        "expr": f"{func}({func}_over_time(({firing})[{CHUNK_MIN}m:1m])) + 0 * {k}",
+                        "eval_time": f"{chunk_end}m",
+                        "exp_samples": [{"labels": "{}", "value": -1}],  # never true: promtool prints what it got
+                    }
+                )
     group = {"name": scenario.name, "interval": "1m", "input_series": series, "promql_expr_test": tests}
     return group, HISTORY_S, HISTORY_S + errors_s
 
@@ -212,16 +217,22 @@ def run_scenario(name: str, rules: str, scenario: Scenario, model: Model, alerts
     got = _parse(done.output)
     outcomes: dict[tuple[str, str], Outcome] = {}
     errors_s = stop - start
-    for alert, (first, last) in zip(alerts, _pairs(group["promql_expr_test"]), strict=True):
-        first_m, last_m = got.get(first), got.get(last)
+    for alert in alerts:
+        found = {
+            func: [
+                value
+                for test in group["promql_expr_test"]
+                if test["expr"].startswith(f"{func}({func}_over_time(") and f'alertname="{alert}"' in test["expr"]
+                if (value := got.get(test["expr"])) is not None
+            ]
+            for func in ("min", "max")
+        }
+        first_m = min(found["min"], default=None)
+        last_m = max(found["max"], default=None)
         fired = None if first_m is None else first_m * 60
         still = last_m is None or last_m * 60 + STEP_S >= errors_s + TAIL_S
         outcomes[(scenario.name, alert)] = Outcome(fired, None if still else last_m * 60 + STEP_S - errors_s)
     return name, outcomes
-
-
-def _pairs(tests: list[dict]) -> list[tuple[str, str]]:
-    return [(tests[i]["expr"], tests[i + 1]["expr"]) for i in range(0, len(tests), 2)]
 
 
 @dataclass(frozen=True)
