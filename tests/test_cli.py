@@ -49,7 +49,7 @@ def test_validate_runs_promtool_and_fails_on_a_broken_rule(runner, rendered_dir,
     assert ok.exit_code == 0, ok.output
     assert "promtool check rules prometheus/rules/checkout.yaml" in ok.output
     path = copy / "prometheus" / "rules" / "checkout.yaml"
-    path.write_text(path.read_text().replace("sum_over_time(", "sum_over_tim(", 1))
+    path.write_text(path.read_text().replace("vector(0)", "vectr(0)", 1))
     broken = runner.invoke(main, ["validate", "--out", str(copy)])
     assert broken.exit_code == 1
     assert "FAIL" in broken.output

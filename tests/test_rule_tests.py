@@ -146,9 +146,22 @@ MUTATIONS = {
     "1d window not traffic-weighted": (
         "checkout",
         "slo:sli_error:ratio_rate1d",
+        lambda expr: 'avg_over_time(slo:sli_error:ratio_rate5m{slo_service="checkout",slo_name="availability"}[1d])',
+        "checkout.1d.test.yaml",
+    ),
+    "1h window smeared (sum_over_time of the 5m rates)": (
+        "checkout",
+        "slo:sli_error:ratio_rate1h",
         lambda expr: (
-            "avg_over_time(" + expr.split("\n")[0].split("(", 1)[1].replace("errors:rate5m", "error:ratio_rate5m")
+            'sum_over_time(slo:sli_errors:rate5m{slo_service="checkout",slo_name="availability"}[1h]) / '
+            'sum_over_time(slo:sli_total:rate5m{slo_service="checkout",slo_name="availability"}[1h])'
         ),
+        "checkout.test.yaml",
+    ),
+    "30d window loses its oldest error tile": (
+        "checkout",
+        "slo:sli_error:ratio_rate30d",
+        lambda expr: "\n".join(line for line in expr.split("\n") if not ("errors:rate3d" in line and "27d" in line)),
         "checkout.1d.test.yaml",
     ),
 }

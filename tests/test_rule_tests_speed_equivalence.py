@@ -126,7 +126,7 @@ def _plain_conditions(evaluation: burn.Evaluation, budget: Fraction, factor: Fra
     for index in range(evaluation.steps):
         both = True
         for window in (short, long):
-            sums = evaluation._sums(index, window)
+            sums = evaluation.window_sums(window)[index]
             if sums is None:
                 both = False
                 continue

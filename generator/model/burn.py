@@ -16,6 +16,7 @@ from itertools import accumulate
 
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
+from generator.model.windows import HOLD_MS, LOOKBACK_MS, Tiling, tiling
 
 
 def detection_seconds(tier: Tier, error_budget: Decimal, error_ratio: Decimal) -> float:
@@ -308,7 +309,13 @@ def _scaled(value: Number, scale: int) -> int:
 
 
 class Evaluation:
-    """The recording rules of one SLO, evaluated every `step_ms` over `records`."""
+    """The recording rules of one SLO, evaluated every `step_ms` over `records`.
+
+    Windows are summed from tiles as the rules are (model.windows). The
+    replay may run at a coarser `step_ms` (long generated tests); lookups follow
+    Prometheus 2.x: the newest sample at or before the instant, at most the
+    lookback (5m, inclusive) old, none after a stale one.
+    """
 
     def __init__(self, records: Records, step_ms: int, raw_ms: int):
         records = _integers(records)
@@ -317,6 +324,8 @@ class Evaluation:
         totals: list[Number] = list(accumulate((r.total if r is not None else 0 for r in records), initial=0))
         counts = list(accumulate((r is not None for r in records), initial=0))
         self._errors, self._totals, self._counts = errors, totals, counts
+        self._rungs: dict[int, list[tuple[Number, Number]]] = {}
+        self._windows: dict[int, list[tuple[Number, Number] | None]] = {}
         self.near_ties: set[int] = set()  # evaluations whose outcome float rounding could flip
 
     @property
@@ -325,7 +334,7 @@ class Evaluation:
 
     def ratio(self, index: int, window_ms: int) -> Fraction | None:
         """`slo:sli_error:ratio_rate<window>` at evaluation `index`, None when not recorded."""
-        sums = self._sums(index, window_ms)
+        sums = self.window_sums(window_ms)[index]
         return None if sums is None else Fraction(sums[0]) / sums[1]
 
     def burn(self, index: int, window_ms: int, slo: SLO) -> Fraction | None:
@@ -333,16 +342,74 @@ class Evaluation:
         ratio = self.ratio(index, window_ms)
         return None if ratio is None else ratio / Fraction(format_number(slo.error_budget))
 
-    def _sums(self, index: int, window_ms: int) -> tuple[Number, Number] | None:
-        """Summed errors and totals over the window, None where the ratio is not recorded."""
+    def window_sums(self, window_ms: int) -> list[tuple[Number, Number] | None]:
+        """Per evaluation: summed errors and totals over the window, None where the ratio is not recorded."""
+        cached = self._windows.get(window_ms)
+        if cached is None:
+            cached = self._windows[window_ms] = self._compute_window_sums(window_ms)
+        return cached
+
+    def _compute_window_sums(self, window_ms: int) -> list[tuple[Number, Number] | None]:
         if window_ms == self.raw_ms:
-            record = self.records[index]
-            return None if record is None or record.total <= 0 else (record.errors, record.total)
-        first = max(0, index - window_ms // self.step_ms)
-        total = self._totals[index + 1] - self._totals[first]
-        if self._counts[index + 1] == self._counts[first] or total <= 0:
-            return None
-        return self._errors[index + 1] - self._errors[first], total
+            return [None if r is None or r.total <= 0 else (r.errors, r.total) for r in self.records]
+        plan = tiling(window_ms, self.raw_ms)
+        if plan is None:  # the smeared `sum_over_time` of the shortest rate
+            span = window_ms // self.step_ms
+            steps = self.steps
+            firsts = [0] * min(span + 1, steps) + list(range(1, steps - span))  # max(0, index - span)
+            errors, totals, counts = self._errors, self._totals, self._counts
+            return [
+                (errors[index + 1] - errors[first], total)
+                if counts[index + 1] != counts[first] and (total := totals[index + 1] - totals[first]) > 0
+                else None
+                for index, first in enumerate(firsts)
+            ]
+        return [None if total <= 0 else (errors, total) for errors, total in self._tiled(plan)]
+
+    def _rung(self, rung_ms: int) -> list[tuple[Number, Number]]:
+        """What a rung records at each evaluation (errors, total; unscaled sums: ratios cancel the `/ count`)."""
+        cached = self._rungs.get(rung_ms)
+        if cached is None:
+            if rung_ms == self.raw_ms:
+                cached = [(0, 0) if r is None else (r.errors, r.total) for r in self.records]
+            else:
+                plan = tiling(rung_ms, self.raw_ms)
+                assert plan is not None, "a rung is tiled by the rung below"
+                cached = self._tiled(plan)
+            self._rungs[rung_ms] = cached
+        return cached
+
+    def _tiled(self, plan: Tiling) -> list[tuple[Number, Number]]:
+        """`plan.count` lookups of the rung at offsets 0, rung, ...; a missing lookup adds 0 (`or vector(0)`)."""
+        rung, step = self._rung(plan.rung_ms), self.step_ms
+        if plan.rung_ms % step == 0:  # every lookup lands on an evaluation: strided running sums
+            stride = plan.rung_ms // step
+            span = stride * plan.count
+            running: list[tuple[Number, Number]] = []
+            for index, (errors, total) in enumerate(rung):
+                if index >= stride:
+                    before = running[index - stride]
+                    errors, total = errors + before[0], total + before[1]
+                running.append((errors, total))
+            return [
+                (sums[0] - running[index - span][0], sums[1] - running[index - span][1]) if index >= span else sums
+                for index, sums in enumerate(running)
+            ]
+        result: list[tuple[Number, Number]] = []
+        for index in range(self.steps):
+            t = index * step
+            errors: Number = 0
+            total: Number = 0
+            for k in range(plan.count):
+                at = t - k * plan.rung_ms
+                if at < 0:
+                    break
+                found = at // step
+                if at - found * step <= LOOKBACK_MS:  # the newest sample, if not older than the lookback
+                    errors += rung[found][0]
+                    total += rung[found][1]
+            result.append((errors, total))
+        return result
 
     def tier_conditions(self, slo: SLO, tier: Tier, near_ties: bool = True) -> list[bool]:
         """Whether the tier's expression returns a sample: both windows burn faster than the factor.
@@ -351,26 +418,26 @@ class Evaluation:
         """
         threshold = Fraction(format_number(tier.factor)) * Fraction(format_number(slo.error_budget))
         above, below = threshold.numerator, threshold.denominator  # errors / total > above / below
-        short = self._above(tier.short_window.millis, above, below, near_ties)
+        short = self._above(tier.short_window.millis, above, below, near_ties, held=True)
         long = self._above(tier.long_window.millis, above, below, near_ties)
         return [a and b for a, b in zip(short, long, strict=True)]
 
-    def _above(self, window_ms: int, above: int, below: int, near_ties: bool) -> list[bool]:
-        """Per evaluation: the ratio over the window is recorded and above `above / below` (`_sums`, unrolled)."""
-        sums: list[tuple[Number, Number] | None]
-        if window_ms == self.raw_ms:
-            sums = [None if r is None or r.total <= 0 else (r.errors, r.total) for r in self.records]
-        else:
-            span = window_ms // self.step_ms
-            steps = self.steps
-            firsts = [0] * min(span + 1, steps) + list(range(1, steps - span))  # max(0, index - span)
-            errors, totals, counts = self._errors, self._totals, self._counts
-            sums = [
-                (errors[index + 1] - errors[first], total)
-                if counts[index + 1] != counts[first] and (total := totals[index + 1] - totals[first]) > 0
-                else None
-                for index, first in enumerate(firsts)
-            ]
+    def held_sums(self, window_ms: int) -> list[tuple[Number, Number] | None]:
+        """What alerts read: the shortest window's newest recorded ratio within HOLD_MS (`last_over_time`)."""
+        sums = self.window_sums(window_ms)
+        if window_ms != self.raw_ms:
+            return sums
+        held: list[tuple[Number, Number] | None] = []
+        last: int | None = None
+        for index, pair in enumerate(sums):
+            if pair is not None:
+                last = index
+            held.append(None if last is None or (index - last) * self.step_ms > HOLD_MS else sums[last])
+        return held
+
+    def _above(self, window_ms: int, above: int, below: int, near_ties: bool, held: bool = False) -> list[bool]:
+        """Per evaluation: the ratio over the window is recorded and above `above / below`."""
+        sums = self.held_sums(window_ms) if held else self.window_sums(window_ms)
         if near_ties:
             for index, pair in enumerate(sums):
                 if pair is not None:

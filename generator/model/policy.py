@@ -29,19 +29,22 @@ class TierPolicy:
     labels: tuple[tuple[str, str], ...] = ()  # extra alert labels (per SLO, from `alerting:`)
 
 
-def _tier(name: str, notify: NotifyClass, severity: str, long: str, short: str, share: str, for_: str) -> TierPolicy:
-    return TierPolicy(
-        name, notify, severity, parse_duration(long), parse_duration(short), Decimal(share), parse_duration(for_)
-    )
+NO_FOR = Duration(0, "0s")  # fire on the first evaluation where both windows burn
 
 
-# `for` stays small: the short window already filters blips; `for` only
-# absorbs a single odd evaluation. Longer tiers tolerate a longer `for`.
+def _tier(name: str, notify: NotifyClass, severity: str, long: str, short: str, share: str) -> TierPolicy:
+    return TierPolicy(name, notify, severity, parse_duration(long), parse_duration(short), Decimal(share), NO_FOR)
+
+
+# No `for` by default: the short window already filters blips (a window
+# must hold errors for its own length before it ends an alert), and windows
+# tiled without smear reach their threshold at the Workbook's detection time;
+# any `for` would only add to it (docs/windows.md has the measured table).
 DEFAULT_TIERS: tuple[TierPolicy, ...] = (
-    _tier("page-fast", "page", "critical", "1h", "5m", "0.02", "2m"),
-    _tier("page-slow", "page", "critical", "6h", "30m", "0.05", "5m"),
-    _tier("ticket-fast", "ticket", "warning", "1d", "2h", "0.10", "10m"),
-    _tier("ticket-slow", "ticket", "warning", "3d", "6h", "0.10", "10m"),
+    _tier("page-fast", "page", "critical", "1h", "5m", "0.02"),
+    _tier("page-slow", "page", "critical", "6h", "30m", "0.05"),
+    _tier("ticket-fast", "ticket", "warning", "1d", "2h", "0.10"),
+    _tier("ticket-slow", "ticket", "warning", "3d", "6h", "0.10"),
 )
 
 TIER_FIELDS = ("notify", "severity", "long_window", "short_window", "budget_share", "for_", "enabled")

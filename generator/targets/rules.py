@@ -1,17 +1,19 @@
 """Prometheus recording and alerting rules, one rule group per SLO.
 
 Cost model: raw series are read only over the shortest window (errors and
-total per second). Every longer window, up to the full SLO window, is the
-ratio of summed recorded errors to summed recorded totals, so it is traffic
-weighted and reads two cheap series instead of re-reading raw data for days.
+total per second). Every longer window is a sum of a few offset lookups of a
+shorter recorded rate, up a ladder (5m -> 1h -> 1d, see model.windows): it
+reads a handful of samples per evaluation, tiles the window exactly (no
+smear, no detection lag) and stays traffic weighted.
 """
 
 from __future__ import annotations
 
-from generator.model.durations import Duration
+from generator.model.durations import Duration, format_duration
 from generator.model.numbers import format_number
 from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, Model, Service, Settings, Tier
+from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling
 from generator.targets import labels as L
 from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rules
 from generator.targets.links import dashboard_url, runbook_url
@@ -88,7 +90,7 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[dict]:
         {
             "record": f"{L.TOTAL_RATE}{base}",
             # A raw ratio has no event count: each evaluation counts as one, so
-            # longer windows average the ratio over time (see README).
+            # longer windows average the ratio over time (see docs/windows.md).
             "expr": queries.total if queries.total is not None else f"{errors} * 0 + 1",
             "labels": identity(slo, base),
         },
@@ -99,15 +101,48 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[dict]:
             "labels": identity(slo, base),
         },
     ]
+    millis = [window.millis for window in windows]
+    rungs = rungs_needed(millis, base.millis)
+    for rung in rungs:
+        plan = tiling(rung, base.millis)
+        assert plan is not None  # a rung is always tiled by the one below
+        rung_window = duration_of(rung)
+        for name in (L.ERRORS_RATE, L.TOTAL_RATE):
+            rules.append(
+                {
+                    # The mean rate over the rung: its tiles' rates summed, / their count.
+                    "record": f"{name}{rung_window}",
+                    "expr": f"(\n{tile_sum(name, slo, plan, base)}\n) / {plan.count}",
+                    "labels": identity(slo, rung_window),
+                }
+            )
     for window in windows[1:]:
-        rules.append(
-            {
-                "record": L.error_ratio_series(window.text),
-                "expr": f"sum_over_time({errors}[{window}])\n/\n(sum_over_time({total}[{window}]) > 0)",
-                "labels": identity(slo, window),
-            }
-        )
+        plan = tiling(window.millis, base.millis)
+        if window.millis in rungs:
+            rung = f"{duration_of(window.millis)}{sel}"
+            expr = f"{L.ERRORS_RATE}{rung}\n/\n({L.TOTAL_RATE}{rung} > 0)"
+        elif plan is not None:
+            expr = f"(\n{tile_sum(L.ERRORS_RATE, slo, plan, base)}\n)\n/\n(\n{tile_sum(L.TOTAL_RATE, slo, plan, base)}\n> 0)"
+        else:  # no rung tiles this window: the smeared sum of the shortest rate
+            expr = f"sum_over_time({errors}[{window}])\n/\n(sum_over_time({total}[{window}]) > 0)"
+        rules.append({"record": L.error_ratio_series(window.text), "expr": expr, "labels": identity(slo, window)})
     return rules
+
+
+def duration_of(millis: int) -> Duration:
+    """A rung's duration in its shortest spelling (`1h`, `1d`, `5m`)."""
+    return Duration(millis, format_duration(millis))
+
+
+def tile_sum(name: str, slo: SLO, plan: Tiling, base: Duration) -> str:
+    """`plan.count` lookups of the rung, newest first; a missing tile counts as 0 (a restart must not empty the sum)."""
+    rung = f"{name}{duration_of(plan.rung_ms) if plan.rung_ms != base.millis else base}"
+    sel = L.selector(slo.service, slo.name)
+    terms = [
+        f"(sum({rung}{sel}{'' if k == 0 else ' offset ' + format_duration(k * plan.rung_ms)}) or vector(0))"
+        for k in range(plan.count)
+    ]
+    return "\n+ ".join(terms)
 
 
 def metadata_rules(slo: SLO) -> list[dict]:
@@ -147,8 +182,16 @@ def alert_labels(
 
 
 def burn_condition(slo: SLO, window: Duration, tier: Tier) -> str:
-    """Burn rate over `window` above the tier's factor; the value is the burn rate."""
+    """Burn rate over `window` above the tier's factor; the value is the burn rate.
+
+    The shortest window is read from raw series and vanishes for a few
+    evaluations when scrapes fail or Prometheus restarts: its last value over
+    HOLD_MS carries the alert across such a gap (tiled windows need no hold:
+    a missing tile counts as nothing).
+    """
     series = f"{L.error_ratio_series(window.text)}{L.selector(slo.service, slo.name)}"
+    if window.millis == windows_of(slo)[0].millis:
+        series = f"last_over_time({series}[{format_duration(HOLD_MS)}])"
     return f"{series} / {format_number(slo.error_budget)} > {format_number(tier.factor)}"
 
 
@@ -164,7 +207,7 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
     return {
         "alert": tier.alert_name,
         "expr": expr,
-        "for": tier.for_.text,
+        **({"for": tier.for_.text} if tier.for_.millis else {}),  # no `for`: fire on the first true evaluation
         "labels": alert_labels(slo, tier.name, tier.severity, tier.notify, tier.labels),
         "annotations": {
             **alert_prose(slo, tier),  # drafted text if reviewed-or-not draft exists, else the skeleton

@@ -171,7 +171,7 @@ def _alerts(slo: SLO, model: Model) -> list[_Alert]:
         threshold = _percent(tier.threshold)
         condition = (
             f"error ratio above {threshold} over both {tier.short_window} and {tier.long_window} "
-            f"(burn rate above {format_number(tier.factor)}x) for {tier.for_}"
+            f"(burn rate above {format_number(tier.factor)}x)" + (f" for {tier.for_}" if tier.for_.millis else "")
         )
         summary = alert_prose(slo, tier)["summary"]
         result.append(
