@@ -146,6 +146,7 @@ class _Window:
 class _Tier:
     def __init__(self, factor: str, short: int, long: int):
         self.factor, self.short_window, self.long_window = Decimal(factor), _Window(short), _Window(long)
+        self.min_bad_events = 0
 
 
 class _SLO:

@@ -61,14 +61,19 @@ def _build_slo(service: ServiceDoc, slo: SLOSpec, base_tiers, labels, source: st
     window = parse_duration(slo.window)
     objective = to_decimal(slo.objective)
     budget = 1 - objective / 100
-    tiers = tuple(resolve_tier(tier, window, budget) for tier in slo_tiers(base_tiers, slo) if tier.enabled)
+    sli = _build_sli(slo)
+    tiers = tuple(
+        resolve_tier(tier, window, budget, slo.expected_rate, sli)
+        for tier in slo_tiers(base_tiers, slo)
+        if tier.enabled
+    )
     return SLO(
         service=service.service,
         name=slo.name,
         description=slo.description or service.description,
         objective=objective,
         window=window,
-        sli=_build_sli(slo),
+        sli=sli,
         tiers=tiers,
         team=service.team,
         labels=labels,

@@ -29,6 +29,7 @@ class Tier:
     for_: Duration
     factor: Decimal  # burn-rate factor = budget_share * slo_window / long_window
     threshold: Decimal  # error ratio threshold = factor * error_budget
+    min_bad_events: int = 0  # the long window must hold this many bad events too (model.low_traffic); 0: off
 
     @property
     def alert_name(self) -> str:

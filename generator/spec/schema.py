@@ -97,6 +97,8 @@ class TierSpec(Strict):
     short_window: str | None = None
     budget_share: Annotated[Decimal, Field(gt=0, le=1)] | None = None
     for_: str | None = Field(default=None, alias="for")
+    # Bad events the long window must hold before the tier fires (docs/low-traffic.md); 0: no guard.
+    min_bad_events: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)] | None = None
 
     @field_validator("long_window", "short_window", "for_")
     @classmethod

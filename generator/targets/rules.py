@@ -16,7 +16,7 @@ from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling
 from generator.targets import labels as L
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose
-from generator.targets.sli_queries import queries_for
+from generator.targets.sli_queries import events_per_sample, queries_for
 from generator.targets.yaml_text import dump_yaml
 
 RULES_DIR = "prometheus/rules"
@@ -182,14 +182,42 @@ def burn_condition(slo: SLO, window: Duration, tier: Tier) -> str:
     return f"{series} / {format_number(slo.error_budget)} > {format_number(tier.factor)}"
 
 
+def bad_events_guard(slo: SLO, tier: Tier) -> str | None:
+    """`and` clause: the long window holds at least `min_bad_events` bad events (model.low_traffic).
+
+    Counted from what the ladder records already: a rung's mean errors rate x
+    the window's length in samples x the events one sample stands for; a
+    window that is no rung sums its tiles (label-free, hence `on()`). None
+    when the guard is off or the SLI has no event count (raw ratios).
+    """
+    base = windows_of(slo)[0]
+    per_sample = events_per_sample(slo.sli, base)
+    if not tier.min_bad_events or per_sample is None:
+        return None
+    window, sel = tier.long_window, L.selector(slo.service, slo.name)
+    scale = per_sample * window.millis / base.millis
+    plan = tiling(window.millis, base.millis)
+    if window.millis in rungs_needed([w.millis for w in windows_of(slo)], base.millis):
+        bad, match = f"{L.ERRORS_RATE}{duration_of(window.millis)}{sel}", f"ignoring({L.WINDOW})"
+    elif plan is not None:  # the tiles' summed rates / their count is the mean rate over the window
+        bad, match = f"(\n{tile_sum(L.ERRORS_RATE, slo, plan, base)}\n) / {plan.count}", "on()"
+    else:
+        bad, match = f"avg_over_time({L.ERRORS_RATE}{base}{sel}[{window}])", f"ignoring({L.WINDOW})"
+    return f"{match}\n(\n  {bad} * {format_number(scale)} >= {tier.min_bad_events}\n)"
+
+
 def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
     # Short window first: `and` keeps the left side's value, so $value is the
-    # current (short-window) burn rate; the long window must agree.
+    # current (short-window) burn rate; the long window must agree, and hold
+    # enough bad events (a separate `and`, so other clauses compose with it).
     expr = (
         f"(\n  {burn_condition(slo, tier.short_window, tier)}\n)\n"
         f"and ignoring({L.WINDOW})\n"
         f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)"
     )
+    guard = bad_events_guard(slo, tier)
+    if guard is not None:
+        expr += f"\nand {guard}"
     return {
         "alert": tier.alert_name,
         "expr": expr,
