@@ -518,10 +518,10 @@ class Phase:
 
     start_ms: int
     error_ratio: Fraction
-    traffic: int = 1
+    traffic: int | Fraction = 1  # a Fraction for low-traffic scenarios (a handful of events per minute)
 
     @cached_property
-    def key(self) -> tuple[int, int, int, int]:
+    def key(self) -> tuple[int, int, int, int | Fraction]:
         """The phase as integers, for memo keys that hash fast (a Fraction's hash is slow)."""
         return self.start_ms, self.error_ratio.numerator, self.error_ratio.denominator, self.traffic
 
