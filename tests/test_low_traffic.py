@@ -7,6 +7,7 @@ at normal traffic (no later detection); bad values are clear errors.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -234,7 +235,9 @@ def test_night_handful_of_errors_pages_without_the_guard_and_not_with_it(tmp_pat
     inputs = _night_inputs([3, 4, 5, 6, 7, 8, 9, 10])
     guard_free = "alerting: {page: {min_bad_events: 0}}\n"
     before = _promtool_pages(tmp_path / "before", NIGHT_BODY + guard_free, inputs)
-    assert before["SLOBurnRatePageFast"], before  # the hour holds little besides the trickle: 8 errors are far above 1.44%
+    assert before["SLOBurnRatePageFast"], (
+        before
+    )  # the hour holds little besides the trickle: 8 errors are far above 1.44%
     after = _promtool_pages(tmp_path / "after", NIGHT_BODY, inputs)
     assert after == {"SLOBurnRatePageFast": False, "SLOBurnRatePageSlow": False}
 
@@ -279,3 +282,35 @@ def test_example_services_have_generated_low_traffic_tests(example_model, render
     assert any(n.startswith(f"checkout {tier.name} low traffic") and "no page" in n for n in names), names
     assert any(n.startswith(f"checkout {tier.name} low traffic") and "pages once" in n for n in names), names
     assert Decimal(tier.min_bad_events) > 5  # derived from expected_rate
+
+
+def test_explain_shows_the_guard_and_the_smallest_incident_and_warns_when_a_tier_is_blind(tmp_path):
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    specs = _specs(tmp_path, "name: a\nobjective: 99.9\nexpected_rate: 0.001\n" + EVENTS_SLI)
+    result = CliRunner().invoke(main, ["explain", "--specs", str(specs), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    tiers = {tier["tier"]: tier for tier in data["slos"][0]["tiers"]}
+    assert tiers["page-fast"]["min_bad_events"] == 5 and tiers["page-fast"]["blind_at_expected_rate"] is True
+    # page-slow: 6h x 0.001/s = 21.6 events; 5 bad events are a 5000s full outage
+    assert tiers["page-slow"]["smallest_incident_bad_events"] == "5"
+    assert tiers["page-slow"]["smallest_incident_full_outage_seconds"] == 5000
+    warnings = data["slos"][0]["warnings"]
+    assert any("page-fast is blind" in w and "3.6 events" in w for w in warnings), warnings
+    assert any("page-slow" in w and "5 bad events in 6h" in w for w in warnings), warnings
+    table = CliRunner().invoke(main, ["explain", "--specs", str(specs)], terminal_width=120)
+    assert "min bad events" in table.output and "never (blind)" in table.output
+
+
+def test_explain_says_the_guard_does_not_apply_to_raw_ratios(tmp_path):
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    raw = "name: a\nobjective: 99.9\nsli: {raw: {error_ratio: 'avg_over_time(err_ratio[{{.window}}])'}}\n"
+    result = CliRunner().invoke(main, ["explain", "--specs", str(_specs(tmp_path, raw))], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "n/a (raw)" in result.output
