@@ -314,3 +314,36 @@ def test_explain_says_the_guard_does_not_apply_to_raw_ratios(tmp_path):
     result = CliRunner().invoke(main, ["explain", "--specs", str(_specs(tmp_path, raw))], terminal_width=120)
     assert result.exit_code == 0, result.output
     assert "n/a (raw)" in result.output
+
+
+# --- min_total_events: too few events is no signal ----------------------------------------------
+
+
+def test_min_total_events_is_an_and_clause_on_every_tier_and_absent_for_raw(tmp_path):
+    exprs = _alert_exprs(tmp_path, "name: a\nobjective: 99.9\nmin_total_events: 100\n" + EVENTS_SLI)
+    assert all("slo:sli_total:rate" in expr and ">= 100" in expr for expr in exprs.values()), exprs
+    assert 'slo:sli_total:rate1h{slo_service="s",slo_name="a"} * 3600 >= 100' in exprs["SLOBurnRatePageFast"]
+    raw = (
+        "name: a\nobjective: 99.9\nmin_total_events: 100\nsli: {raw: {error_ratio: 'avg_over_time(r[{{.window}}])'}}\n"
+    )
+    assert not any("sli_total:rate" in expr for expr in _alert_exprs(tmp_path / "raw", raw).values())
+
+
+def test_min_total_events_silences_an_outage_on_a_trickle(tmp_path, promtool):
+    """The trade-off: 6 requests/min never make 1000 per hour, so even a real night outage is no signal."""
+    inputs = _night_inputs([], outage=True)
+    assert _promtool_pages(tmp_path / "on", NIGHT_BODY, inputs)["SLOBurnRatePageFast"]
+    quiet = _promtool_pages(tmp_path / "off", NIGHT_BODY + "min_total_events: 1000\n", inputs)
+    assert not quiet["SLOBurnRatePageFast"]
+
+
+def test_generated_tests_agree_with_promtool_when_min_total_events_is_set(tmp_path, promtool):
+    from generator.output import write_tree
+    from generator.targets import render_all
+    from generator.tools.rule_tests import run_rule_tests
+
+    model = load_model(_specs(tmp_path, "name: a\nobjective: 99.9\nmin_total_events: 1000\n" + EVENTS_SLI))
+    out = tmp_path / "out"
+    write_tree(render_all(model), out)
+    results = run_rule_tests(out)
+    assert results and all(result.ok for result in results), [r.output for r in results if not r.ok]

@@ -152,6 +152,7 @@ class _Tier:
 class _SLO:
     def __init__(self, budget: str):
         self.error_budget = Decimal(budget)
+        self.min_total_events = 0
 
 
 def _random_steps(rng: random.Random, integers: bool) -> burn.Steps:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.model.durations import parse_duration
+from generator.model.low_traffic import counts_events
 from generator.model.numbers import to_decimal
 from generator.model.policy import resolve_tier
 from generator.model.slo import (
@@ -78,6 +79,7 @@ def _build_slo(service: ServiceDoc, slo: SLOSpec, base_tiers, labels, source: st
         team=service.team,
         labels=labels,
         expected_rate=slo.expected_rate,
+        min_total_events=slo.min_total_events if counts_events(sli) else 0,
         source=source,
     )
 

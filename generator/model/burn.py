@@ -430,13 +430,20 @@ class Evaluation:
         short = self._above(tier.short_window.millis, above, below, near_ties, held=True)
         long = self._above(tier.long_window.millis, above, below, near_ties)
         both = [a and b for a, b in zip(short, long, strict=True)]
-        if not tier.min_bad_events or self.events_per_unit is None:
+        if self.events_per_unit is None:
             return both
-        enough = self._enough_bad_events(tier.long_window.millis, tier.min_bad_events, near_ties)
-        return [a and b for a, b in zip(both, enough, strict=True)]
+        for index, minimum in ((0, tier.min_bad_events), (1, slo.min_total_events)):
+            if minimum:
+                enough = self._enough_events(tier.long_window.millis, index, minimum, near_ties)
+                both = [a and b for a, b in zip(both, enough, strict=True)]
+        return both
 
     def bad_events(self, window_ms: int) -> list[Fraction | None]:
-        """Per evaluation: bad events the guard counts over the window (rules.bad_events_guard), None if unknown.
+        """Per evaluation: bad events the guard counts over the window (rules.bad_events_guard)."""
+        return self.events(window_ms, 0)
+
+    def events(self, window_ms: int, which: int) -> list[Fraction | None]:
+        """Per evaluation: bad (`which` 0) or all (1) events counted over the window, None if unknown.
 
         Tiled windows: the tiles' errors, summed. The `avg_over_time`
         fallback: the mean errors sample x the window's length in samples.
@@ -446,9 +453,9 @@ class Evaluation:
             return [None] * self.steps
         plan = tiling(window_ms, self.raw_ms)
         if plan is not None:
-            return [unit * errors for errors, _ in self._tiled(plan)]
+            return [unit * sums[which] for sums in self._tiled(plan)]
         span = window_ms // self.step_ms
-        errors, counts = self._errors, self._counts
+        errors, counts = (self._errors, self._totals)[which], self._counts
         result: list[Fraction | None] = []
         for index in range(self.steps):
             first = max(0, index - span)
@@ -457,8 +464,8 @@ class Evaluation:
             result.append(None if mean is None else unit * mean * Fraction(window_ms, self.raw_ms))
         return result
 
-    def _enough_bad_events(self, window_ms: int, minimum: int, near_ties: bool) -> list[bool]:
-        counted = self.bad_events(window_ms)
+    def _enough_events(self, window_ms: int, which: int, minimum: int, near_ties: bool) -> list[bool]:
+        counted = self.events(window_ms, which)
         if near_ties:
             for index, bad in enumerate(counted):
                 if bad is not None and abs(bad - minimum) * NEAR_TIE <= max(minimum, 1):

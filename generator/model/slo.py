@@ -88,6 +88,7 @@ class SLO:
     team: str
     labels: tuple[tuple[str, str], ...] = ()
     expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
+    min_total_events: int = 0  # a long window with fewer events is no signal: no tier fires (0: off)
     source: str = ""  # spec file, relative to the specs directory
     drafted: DraftedProse | None = None  # reviewed-or-not AI prose from slo_specs/drafts/
 

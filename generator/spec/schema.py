@@ -119,6 +119,9 @@ class SLOSpec(Strict):
     expected_rate: Annotated[Decimal, Field(gt=0)] | None = Field(
         default=None, description="expected events per second; enables low-traffic warnings"
     )
+    min_total_events: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)] = Field(
+        default=0, description="a long window with fewer events is no signal: its tier does not fire (0: off)"
+    )
 
     @field_validator("objective", mode="before")
     @classmethod

@@ -185,25 +185,37 @@ def burn_condition(slo: SLO, window: Duration, tier: Tier) -> str:
 def bad_events_guard(slo: SLO, tier: Tier) -> str | None:
     """`and` clause: the long window holds at least `min_bad_events` bad events (model.low_traffic).
 
-    Counted from what the ladder records already: a rung's mean errors rate x
-    the window's length in samples x the events one sample stands for; a
-    window that is no rung sums its tiles (label-free, hence `on()`). None
-    when the guard is off or the SLI has no event count (raw ratios).
+    None when the guard is off or the SLI has no event count (raw ratios).
+    """
+    return _count_clause(slo, tier, L.ERRORS_RATE, tier.min_bad_events)
+
+
+def min_total_guard(slo: SLO, tier: Tier) -> str | None:
+    """`and` clause: the long window holds at least the SLO's `min_total_events` events, else no signal."""
+    return _count_clause(slo, tier, L.TOTAL_RATE, slo.min_total_events)
+
+
+def _count_clause(slo: SLO, tier: Tier, rate_name: str, minimum: int) -> str | None:
+    """Events of `rate_name` over the tier's long window `>= minimum`, counted from what the ladder records.
+
+    A rung's mean rate x the window's length in samples x the events one
+    sample stands for; a window that is no rung sums its tiles (label-free,
+    hence `on()`); the `sum_over_time` fallback averages the shortest rate.
     """
     base = windows_of(slo)[0]
     per_sample = events_per_sample(slo.sli, base)
-    if not tier.min_bad_events or per_sample is None:
+    if not minimum or per_sample is None:
         return None
     window, sel = tier.long_window, L.selector(slo.service, slo.name)
     scale = per_sample * window.millis / base.millis
     plan = tiling(window.millis, base.millis)
     if window.millis in rungs_needed([w.millis for w in windows_of(slo)], base.millis):
-        bad, match = f"{L.ERRORS_RATE}{duration_of(window.millis)}{sel}", f"ignoring({L.WINDOW})"
+        count, match = f"{rate_name}{duration_of(window.millis)}{sel}", f"ignoring({L.WINDOW})"
     elif plan is not None:  # the tiles' summed rates / their count is the mean rate over the window
-        bad, match = f"(\n{tile_sum(L.ERRORS_RATE, slo, plan, base)}\n) / {plan.count}", "on()"
+        count, match = f"(\n{tile_sum(rate_name, slo, plan, base)}\n) / {plan.count}", "on()"
     else:
-        bad, match = f"avg_over_time({L.ERRORS_RATE}{base}{sel}[{window}])", f"ignoring({L.WINDOW})"
-    return f"{match}\n(\n  {bad} * {format_number(scale)} >= {tier.min_bad_events}\n)"
+        count, match = f"avg_over_time({rate_name}{base}{sel}[{window}])", f"ignoring({L.WINDOW})"
+    return f"{match}\n(\n  {count} * {format_number(scale)} >= {minimum}\n)"
 
 
 def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
@@ -215,9 +227,9 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
         f"and ignoring({L.WINDOW})\n"
         f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)"
     )
-    guard = bad_events_guard(slo, tier)
-    if guard is not None:
-        expr += f"\nand {guard}"
+    for guard in (bad_events_guard(slo, tier), min_total_guard(slo, tier)):
+        if guard is not None:
+            expr += f"\nand {guard}"
     return {
         "alert": tier.alert_name,
         "expr": expr,
