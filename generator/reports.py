@@ -14,8 +14,9 @@ from rich.table import Table
 
 from generator.model.burn import tier_facts
 from generator.model.durations import format_duration, human_duration
+from generator.model.low_traffic import counts_events, smallest_page
 from generator.model.numbers import format_number
-from generator.model.slo import SLO
+from generator.model.slo import SLO, Tier
 from generator.model.warnings import SpecWarning, percent
 from generator.tools.runner import ToolResult
 from generator.tools.simulate import Plan, burn_text, relative
@@ -53,6 +54,7 @@ def explain_data(slos: list[SLO], warnings: list[SpecWarning]) -> dict:
                     "reset_seconds": _seconds(facts.reset_s),
                     "budget_exhausted_at_threshold_seconds": _seconds(facts.exhaustion_s),
                     "can_fire": facts.can_fire,
+                    **_guard_data(slo, tier),
                 }
             )
         result.append(
@@ -70,6 +72,36 @@ def explain_data(slos: list[SLO], warnings: list[SpecWarning]) -> dict:
     return {"slos": result}
 
 
+def _guard_data(slo: SLO, tier: Tier) -> dict[str, object]:
+    """The low-traffic guard and, given expected_rate, the smallest incident that can fire the tier."""
+    smallest = smallest_page(slo, tier)
+    return {
+        "min_bad_events": tier.min_bad_events if counts_events(slo.sli) else None,
+        "smallest_incident_bad_events": None if smallest is None else format_number(smallest.bad_events),
+        "smallest_incident_full_outage_seconds": None if smallest is None else _seconds(smallest.outage_seconds),
+        "blind_at_expected_rate": None if smallest is None else smallest.blind,
+    }
+
+
+def _guard_cell(slo: SLO, tier: Tier) -> str:
+    return str(tier.min_bad_events) if counts_events(slo.sli) else "n/a (raw)"
+
+
+def _smallest_cells(slo: SLO, tier: Tier) -> tuple[str, str]:
+    """(bad events, full-outage time) of the smallest page at expected_rate; compact, for the table."""
+    smallest = smallest_page(slo, tier)
+    if smallest is None:
+        return "-", "-"
+    if smallest.blind:
+        return "never", "never (blind)"
+    events = smallest.bad_events
+    if events >= 1000:
+        count = f"{float(events) / 1000:.3g}k"
+    else:
+        count = format_number(events.quantize(Decimal(1)) if events >= 10 else events.quantize(Decimal("0.1")))
+    return count, _duration(smallest.outage_seconds)
+
+
 def _tier_rows(slo: SLO) -> list[tuple[str, list[str]]]:
     """One row per fact, one column per tier: fits a terminal for the usual four tiers."""
     facts = [tier_facts(slo, tier) for tier in slo.tiers]
@@ -84,6 +116,9 @@ def _tier_rows(slo: SLO) -> list[tuple[str, list[str]]]:
         ("detect at 2x threshold", [_duration(f.detection_double_threshold_s) for f in facts]),
         ("reset after errors", [_duration(f.reset_s) for f in facts]),
         ("budget gone at thr.", [_duration(f.exhaustion_s) for f in facts]),
+        ("min bad events", [_guard_cell(slo, tier) for tier in slo.tiers]),
+        ("smallest alert: bad", [_smallest_cells(slo, tier)[0] for tier in slo.tiers]),
+        ("  as a full outage", [_smallest_cells(slo, tier)[1] for tier in slo.tiers]),
     ]
 
 
@@ -109,7 +144,9 @@ def print_explain(console: Console, slos: list[SLO], warnings: list[SpecWarning]
     console.print(
         "fires at: the error ratio (burn factor x budget) both windows must exceed. detect: the Workbook's time "
         "for the long window to get there, (1 - SLO) / error ratio x long window x factor, before `for`. "
-        "reset: the short window empties. budget gone: the whole window's budget, burning at the threshold (thr.).",
+        "reset: the short window empties. budget gone: the whole window's budget, burning at the threshold (thr.). "
+        "min bad events: the long window must also hold this many (the low-traffic guard, docs/low-traffic.md). "
+        "smallest alert: at expected_rate, the bad events that fire the tier and how long a full outage takes.",
         highlight=False,
     )
 

@@ -192,8 +192,8 @@ def _specs_with_draft(tmp_path: Path, edit) -> Path:
             "ml-gateway.yaml:19:22: description: template not allowed: character 60: `printf` is not an allowed function",
         ),
         (
-            "    reviewed: true\n    fingerprint: 5281",
-            "    reviewd: true\n    fingerprint: 5281",
+            "  latency:\n    reviewed: true\n",  # the SLO's fingerprint changes with the rules; the key stays
+            "  latency:\n    reviewd: true\n",
             "ml-gateway.yaml:63:5: slos.latency.reviewd: unknown field (did you mean 'reviewed'?)",
         ),
         (
@@ -207,7 +207,11 @@ def _specs_with_draft(tmp_path: Path, edit) -> Path:
 def test_bad_draft_file_is_a_positioned_error_and_nothing_is_written(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    specs = _specs_with_draft(tmp_path, lambda text: text.replace(old, new, 1))
+    def edit(text: str) -> str:
+        assert old in text, f"the fixture no longer holds {old!r}: the case would test nothing"
+        return text.replace(old, new, 1)
+
+    specs = _specs_with_draft(tmp_path, edit)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["render", "--specs", str(specs), "--out", str(out)])
     assert result.exit_code == 2, result.output

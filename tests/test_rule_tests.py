@@ -122,14 +122,22 @@ def _drop_short_window(expr: str) -> str:
 
 
 def _longer_long_window(expr: str) -> str:
-    short, long = expr.split("and ignoring(slo_window)")
+    short, long = expr.split("and ignoring(slo_window)", 1)
     return short + "and ignoring(slo_window)" + long.replace("ratio_rate1h", "ratio_rate6h")
+
+
+def _drop_guard(expr: str) -> str:
+    """The low-traffic guard is the last `and` clause, on the recorded errors rate."""
+    head, guard = expr.rsplit("\nand ", 1)
+    assert "sli_errors" in guard
+    return head
 
 
 MUTATIONS = {
     "factor doubled": ("checkout", "SLOBurnRatePageFast", _double_factor, "checkout.test.yaml"),
     "short window removed": ("checkout", "SLOBurnRatePageFast", _drop_short_window, "checkout.test.yaml"),
     "long window 1h -> 6h": ("checkout", "SLOBurnRatePageFast", _longer_long_window, "checkout.test.yaml"),
+    "low-traffic guard removed": ("checkout", "SLOBurnRatePageFast", _drop_guard, "checkout.test.yaml"),
     "ticket factor doubled": ("checkout", "SLOBurnRateTicketFast", _double_factor, "checkout.1h.test.yaml"),
     "bool gauge factor doubled": (
         "storefront-probe",

@@ -146,11 +146,13 @@ class _Window:
 class _Tier:
     def __init__(self, factor: str, short: int, long: int):
         self.factor, self.short_window, self.long_window = Decimal(factor), _Window(short), _Window(long)
+        self.min_bad_events = 0
 
 
 class _SLO:
     def __init__(self, budget: str):
         self.error_budget = Decimal(budget)
+        self.min_total_events = 0
 
 
 def _random_steps(rng: random.Random, integers: bool) -> burn.Steps:

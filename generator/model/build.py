@@ -6,6 +6,7 @@ from pathlib import Path
 
 from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
 from generator.model.durations import parse_duration
+from generator.model.low_traffic import counts_events
 from generator.model.numbers import to_decimal
 from generator.model.policy import resolve_tier
 from generator.model.slo import (
@@ -89,18 +90,24 @@ def _build_slo(
     window = parse_duration(slo.window)
     objective = to_decimal(slo.objective)
     budget = 1 - objective / 100
-    tiers = tuple(resolve_tier(tier, window, budget) for tier in slo_tiers(base_tiers, slo) if tier.enabled)
+    sli = _build_sli(slo)
+    tiers = tuple(
+        resolve_tier(tier, window, budget, slo.expected_rate, sli)
+        for tier in slo_tiers(base_tiers, slo)
+        if tier.enabled
+    )
     return SLO(
         service=service.service,
         name=slo.name,
         description=slo.description or service.description,
         objective=objective,
         window=window,
-        sli=_build_sli(slo),
+        sli=sli,
         tiers=tiers,
         team=service.team,
         labels=tuple(sorted({**dict(labels), **slo.labels}.items())),
         expected_rate=slo.expected_rate,
+        min_total_events=slo.min_total_events if counts_events(sli) else 0,
         source=source,
         where=where,
         budget_stages=stages,

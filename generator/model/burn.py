@@ -284,8 +284,8 @@ def alert_spans(conditions: list[bool], step_ms: int, for_ms: int) -> tuple[Aler
     return tuple(spans)
 
 
-def _integers(records: Records) -> Records:
-    """The same records on one integer scale (ratios are unchanged; integer sums are fast)."""
+def _integer_scale(records: Records) -> int | None:
+    """What `_integers` multiplies every record by; None: the records are ints already."""
     denominators = {
         value.denominator
         for record in records
@@ -293,9 +293,14 @@ def _integers(records: Records) -> Records:
         for value in (record.errors, record.total)
         if type(value) is not int and isinstance(value, Fraction)
     }
-    if not denominators:
+    return math.lcm(*denominators) if denominators else None  # 1 when every Fraction is whole
+
+
+def _integers(records: Records) -> Records:
+    """The same records on one integer scale (ratios are unchanged; integer sums are fast)."""
+    scale = _integer_scale(records)
+    if scale is None:
         return records
-    scale = math.lcm(*denominators)  # 1 when every Fraction is whole: ints are still faster
     return tuple(None if r is None else Recorded(_scaled(r.errors, scale), _scaled(r.total, scale)) for r in records)
 
 
@@ -317,7 +322,11 @@ class Evaluation:
     lookback (5m, inclusive) old, none after a stale one.
     """
 
-    def __init__(self, records: Records, step_ms: int, raw_ms: int):
+    def __init__(self, records: Records, step_ms: int, raw_ms: int, events_per_unit: Fraction | None = None):
+        """`events_per_unit`: bad events one unit of `Recorded.errors` stands for (the low-traffic guard's
+        count); None where the records carry no event count (raw ratios): then no guard applies."""
+        scale = _integer_scale(records)
+        self.events_per_unit = None if events_per_unit is None else events_per_unit / (scale or 1)
         records = _integers(records)
         self.records, self.step_ms, self.raw_ms = records, step_ms, raw_ms
         errors: list[Number] = list(accumulate((r.errors if r is not None else 0 for r in records), initial=0))
@@ -420,7 +429,48 @@ class Evaluation:
         above, below = threshold.numerator, threshold.denominator  # errors / total > above / below
         short = self._above(tier.short_window.millis, above, below, near_ties, held=True)
         long = self._above(tier.long_window.millis, above, below, near_ties)
-        return [a and b for a, b in zip(short, long, strict=True)]
+        both = [a and b for a, b in zip(short, long, strict=True)]
+        if self.events_per_unit is None:
+            return both
+        for index, minimum in ((0, tier.min_bad_events), (1, slo.min_total_events)):
+            if minimum:
+                enough = self._enough_events(tier.long_window.millis, index, minimum, near_ties)
+                both = [a and b for a, b in zip(both, enough, strict=True)]
+        return both
+
+    def bad_events(self, window_ms: int) -> list[Fraction | None]:
+        """Per evaluation: bad events the guard counts over the window (rules.bad_events_guard)."""
+        return self.events(window_ms, 0)
+
+    def events(self, window_ms: int, which: int) -> list[Fraction | None]:
+        """Per evaluation: bad (`which` 0) or all (1) events counted over the window, None if unknown.
+
+        Tiled windows: the tiles' errors, summed. The `avg_over_time`
+        fallback: the mean errors sample x the window's length in samples.
+        """
+        unit = self.events_per_unit
+        if unit is None:
+            return [None] * self.steps
+        plan = tiling(window_ms, self.raw_ms)
+        if plan is not None:
+            return [unit * sums[which] for sums in self._tiled(plan)]
+        span = window_ms // self.step_ms
+        errors, counts = (self._errors, self._totals)[which], self._counts
+        result: list[Fraction | None] = []
+        for index in range(self.steps):
+            first = max(0, index - span)
+            present = counts[index + 1] - counts[first]
+            mean = Fraction(errors[index + 1] - errors[first], present) if present else None
+            result.append(None if mean is None else unit * mean * Fraction(window_ms, self.raw_ms))
+        return result
+
+    def _enough_events(self, window_ms: int, which: int, minimum: int, near_ties: bool) -> list[bool]:
+        counted = self.events(window_ms, which)
+        if near_ties:
+            for index, bad in enumerate(counted):
+                if bad is not None and abs(bad - minimum) * NEAR_TIE <= max(minimum, 1):
+                    self.near_ties.add(index)
+        return [bad is not None and bad >= minimum for bad in counted]
 
     def held_sums(self, window_ms: int) -> list[tuple[Number, Number] | None]:
         """What alerts read: the shortest window's newest recorded ratio within HOLD_MS (`last_over_time`)."""

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from generator.model.durations import Duration, parse_duration
-from generator.model.slo import NotifyClass, Tier
+from generator.model.low_traffic import resolve_min_bad_events
+from generator.model.slo import SLI, NotifyClass, Tier
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class TierPolicy:
     for_: Duration
     enabled: bool = True
     labels: tuple[tuple[str, str], ...] = ()  # extra alert labels (per SLO, from `alerting:`)
+    min_bad_events: int | None = None  # None: the default of model.low_traffic
 
 
 NO_FOR = Duration(0, "0s")  # fire on the first evaluation where both windows burn
@@ -47,7 +49,16 @@ DEFAULT_TIERS: tuple[TierPolicy, ...] = (
     _tier("ticket-slow", "ticket", "warning", "3d", "6h", "0.10"),
 )
 
-TIER_FIELDS = ("notify", "severity", "long_window", "short_window", "budget_share", "for_", "enabled")
+TIER_FIELDS = (
+    "notify",
+    "severity",
+    "long_window",
+    "short_window",
+    "budget_share",
+    "for_",
+    "enabled",
+    "min_bad_events",
+)
 
 
 def override_tier(tier: TierPolicy, changes: dict[str, object]) -> TierPolicy:
@@ -60,8 +71,15 @@ def burn_factor(budget_share: Decimal, slo_window: Duration, long_window: Durati
     return budget_share * Decimal(slo_window.millis) / Decimal(long_window.millis)
 
 
-def resolve_tier(policy: TierPolicy, slo_window: Duration, error_budget: Decimal) -> Tier:
+def resolve_tier(
+    policy: TierPolicy,
+    slo_window: Duration,
+    error_budget: Decimal,
+    expected_rate: Decimal | None = None,
+    sli: SLI | None = None,
+) -> Tier:
     factor = burn_factor(policy.budget_share, slo_window, policy.long_window)
+    threshold = factor * error_budget
     return Tier(
         name=policy.name,
         notify=policy.notify,
@@ -72,7 +90,10 @@ def resolve_tier(policy: TierPolicy, slo_window: Duration, error_budget: Decimal
         for_=policy.for_,
         labels=policy.labels,
         factor=factor,
-        threshold=factor * error_budget,
+        threshold=threshold,
+        min_bad_events=resolve_min_bad_events(
+            policy.min_bad_events, policy.notify, threshold, policy.long_window, expected_rate, sli
+        ),
     )
 
 

@@ -31,6 +31,7 @@ class Tier:
     factor: Decimal  # burn-rate factor = budget_share * slo_window / long_window
     threshold: Decimal  # error ratio threshold = factor * error_budget
     labels: tuple[tuple[str, str], ...] = ()  # extra alert labels from the spec's `alerting:` block
+    min_bad_events: int = 0  # the long window must hold this many bad events too (model.low_traffic); 0: off
 
     @property
     def alert_name(self) -> str:
@@ -94,6 +95,7 @@ class SLO:
     team: str
     labels: tuple[tuple[str, str], ...] = ()  # service labels, then the SLO's own: on every alert
     expected_rate: Decimal | None = None  # events per second, for low-traffic warnings
+    min_total_events: int = 0  # a long window with fewer events is no signal: no tier fires (0: off)
     source: str = ""  # spec file, relative to the specs directory
     drafted: DraftedProse | None = None  # reviewed AI prose from slo_specs/drafts/ (or why it is withheld)
     budget_stages: tuple[BudgetStage, ...] = DEFAULT_STAGES  # error-budget policy of the SLO's service

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from generator.model.durations import human_duration
+from generator.model.low_traffic import smallest_page
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model
 
@@ -54,24 +56,48 @@ def slo_warnings(slo: SLO) -> list[SpecWarning]:
 
 
 def _low_traffic(slo: SLO, rate: Decimal) -> list[SpecWarning]:
-    """One failed request burns 1 / (rate x window x budget) of the budget; a page tier fires at its share."""
+    """One failed request burns 1 / (rate x window x budget) of the budget; a page tier fires at its share.
+
+    With the low-traffic guard on, such a tier pages on its `min_bad_events`
+    instead (the ratio says nothing at this traffic): the warning says how
+    big the smallest page is. A tier whose long window cannot even hold that
+    many events at the expected rate is blind.
+    """
     events = rate * Decimal(slo.window.millis) / 1000
     per_failure = 1 / (events * slo.error_budget)
     found = []
     for tier in slo.tiers:
+        in_window = rate * Decimal(tier.long_window.millis) / 1000
+        about = format_number(in_window.quantize(Decimal("0.1")).normalize())
+        smallest = smallest_page(slo, tier)
+        if smallest is not None and smallest.blind and tier.threshold < 1:
+            found.append(
+                SpecWarning(
+                    slo.source,
+                    slo.key,
+                    f"low traffic: at the expected {format_number(rate)} events/s {tier.name} is blind: its "
+                    f"{tier.long_window} window holds about {about} events, fewer than its min_bad_events "
+                    f"{tier.min_bad_events}, so even a full outage cannot fire it; lower min_bad_events, lengthen "
+                    f"its long_window, or add traffic. {WORKBOOK_LOW_TRAFFIC_ADVICE}",
+                )
+            )
+            continue
         if tier.notify != "page" or per_failure <= tier.budget_share:
             continue
-        in_window = rate * Decimal(tier.long_window.millis) / 1000
-        found.append(
-            SpecWarning(
-                slo.source,
-                slo.key,
-                f"low traffic: at the expected {format_number(rate)} events/s one failed event spends "
-                f"{float(per_failure) * 100:.3g}% of the error budget, more than the {percent(tier.budget_share)} "
-                f"after which {tier.name} pages; with about {format_number(in_window.quantize(Decimal(1)))} "
-                f"events per {tier.long_window}, a single failure can page. {WORKBOOK_LOW_TRAFFIC_ADVICE}",
-            )
+        spent = (
+            f"low traffic: at the expected {format_number(rate)} events/s one failed event spends "
+            f"{float(per_failure) * 100:.3g}% of the error budget, more than the {percent(tier.budget_share)} "
+            f"after which {tier.name} pages; "
         )
+        if tier.min_bad_events >= 2 and smallest is not None:
+            consequence = (
+                f"its ratio means little at about {about} events per {tier.long_window}: the low-traffic guard "
+                f"pages from {tier.min_bad_events} bad events in {tier.long_window} (min_bad_events), "
+                f"a full outage of {human_duration(smallest.outage_seconds)} at the expected rate. "
+            )
+        else:
+            consequence = f"with about {about} events per {tier.long_window}, a single failure can page. "
+        found.append(SpecWarning(slo.source, slo.key, spent + consequence + WORKBOOK_LOW_TRAFFIC_ADVICE))
     return found
 
 

@@ -124,6 +124,8 @@ class TierSpec(Strict):
     budget_share: Annotated[Decimal, Field(gt=0, le=1)] | None = None
     for_: str | None = Field(default=None, alias="for")
     labels: dict[LabelName, str] | None = None  # extra labels on this tier's alerts
+    # Bad events the long window must hold before the tier fires (docs/low-traffic.md); 0: no guard.
+    min_bad_events: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)] | None = None
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -165,6 +167,9 @@ class SLOSpec(Strict):
     labels: dict[LabelName, str] = Field(default={}, description="on this SLO's alerts and slo:info series")
     annotations: dict[LabelName, str] = Field(
         default={}, description="on this SLO's alerts; replace generated ones of the same name (runbook_url, summary)"
+    )
+    min_total_events: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)] = Field(
+        default=0, description="a long window with fewer events is no signal: its tier does not fire (0: off)"
     )
 
     @field_validator("labels", "annotations", mode="before")

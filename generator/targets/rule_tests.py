@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -684,6 +684,151 @@ def _never_pending(part: _Part, step: int, end: int) -> None:
         raise _Skip(f"the model predicts it becomes pending at {_percent(part.ratio)} errors")
 
 
+# --- low traffic (model.low_traffic) ------------------------------------------------------
+#
+# Busy days, then traffic stops for QUIET_MS, then a trickle of events per
+# minute for a long window. On that trickle a handful of bad events (one fewer
+# than the guard) is far above the threshold but must not page (night), while
+# a real outage pages once the long window holds the guard's count (incident).
+# The model predicts both with the guard and, to prove the night test can
+# fail, without it: the same handful must page a guard-free rule.
+
+QUIET_MS = 2 * 3_600_000  # the night: no traffic at all for two hours
+
+
+def _night_start(tier: Tier, raw_ms: int) -> int:
+    """When the trickle is a long window old: the handful (or the outage) starts here."""
+    return 2 * raw_ms + QUIET_MS + tier.long_window.millis
+
+
+def _trickle(subject: _Subject, tier: Tier, handful: bool) -> tuple[Synthesis, Fraction]:
+    """Full-outage resolution and a traffic multiple (thousandths of events per input sample).
+
+    Night: low enough that `min_bad_events - 1` bad events over the long
+    window burn a bit above the threshold (FIRE_FACTOR). Incident: a full
+    outage collects `min_bad_events` in half the long window.
+    """
+    synthesis = subject.synthesis([Fraction(1)])
+    interval_s = Fraction(subject.plan.interval_ms, 1000)
+    long_s = Fraction(tier.long_window.millis, 1000)
+    if handful:
+        per_second = (tier.min_bad_events - 1) / (FIRE_FACTOR * _fraction(tier.threshold) * long_s)
+        per_sample = Fraction(math.floor(per_second * interval_s * 1000), 1000)
+    else:
+        per_second = 2 * tier.min_bad_events / long_s
+        per_sample = Fraction(math.ceil(per_second * interval_s * 1000), 1000)
+    if per_sample <= 0:
+        raise _Skip("its threshold is too high for a handful of bad events to burn faster than it")
+    return synthesis, per_sample / interval_s / synthesis.base_rate
+
+
+def _night_phases(subject: _Subject, tier: Tier, handful: bool) -> tuple[Synthesis, tuple[Phase, ...], Fraction]:
+    """Busy, quiet, trickle; then `min_bad_events - 1` bad events (handful) or a full outage."""
+    synthesis, traffic = _trickle(subject, tier, handful)
+    raw = subject.plan.raw_ms
+    start = _night_start(tier, raw)
+    phases = (
+        Phase(0, Fraction(0)),
+        Phase(2 * raw, Fraction(0), traffic=0),
+        Phase(2 * raw + QUIET_MS, Fraction(0), traffic=traffic),
+        Phase(start, Fraction(1), traffic=traffic),
+    )
+    rate = synthesis.base_rate * traffic  # events per second on the trickle
+    if handful:
+        burst_ms = int((tier.min_bad_events - 1) / rate * 1000)
+        phases += (Phase(start + burst_ms, Fraction(0), traffic=traffic),)
+    return synthesis, phases, rate
+
+
+def _spans(subject: _Subject, tier: Tier, synthesis: Synthesis, phases: tuple[Phase, ...], step: int, end: int):
+    """The tier's alert spans with the guard, and without it (what the rules did before)."""
+    evaluation = _evaluate(synthesis, phases, step, end)
+    guarded = evaluation.tier_spans(subject.slo, tier, near_ties=False)
+    unguarded = evaluation.tier_spans(subject.slo, replace(tier, min_bad_events=0), near_ties=False)
+    return guarded, unguarded
+
+
+def night_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
+    """The night scenario: a handful of bad events on a trickle of traffic pages a guard-free rule, not this one."""
+    parts, details = [], []
+    end = 0
+    for subject, tier in items:
+        try:
+            synthesis, phases, rate = _night_phases(subject, tier, handful=True)
+            length = _ceil(_night_start(tier, subject.plan.raw_ms) + 2 * tier.long_window.millis, step)
+            guarded, unguarded = _spans(subject, tier, synthesis, phases, step, length)
+            if guarded:
+                raise _Skip(f"the model predicts {tier.min_bad_events - 1} bad events page even with the guard")
+            if not any(span.firing_ms is not None for span in unguarded):
+                raise _Skip("the model predicts the handful would not page a guard-free rule either")
+        except _Skip as exc:
+            _warn(warnings, subject, tier, "night", exc)
+            continue
+        end = max(end, length)
+        parts.append(_Part(subject, tier, synthesis, Fraction(1), phases))
+        details.append(
+            f"{subject.slo.name}: {tier.min_bad_events - 1} bad events at {format_number(Decimal(rate.numerator) / rate.denominator * 60)} "
+            f"events/min, below min_bad_events {tier.min_bad_events}"
+        )
+    if not parts:
+        return None
+    tier = parts[0].tier
+    assert tier is not None
+    group = RuleTestGroup(
+        f"{parts[0].subject.service.name} {tier.name} low traffic: busy, {format_duration(QUIET_MS)} without "
+        f"traffic, then a trickle with a handful of bad events: far above the threshold, no page ("
+        + "; ".join(details)
+        + ")",
+        parts[0].subject.plan.interval_ms,
+        _inputs(parts, end, step),
+    )
+    group.alert(end, tier.alert_name, [])
+    for part in parts:
+        series = _alerts_series(tier.alert_name, part.subject.slo)
+        group.expr(end, f"count_over_time({series}[{format_duration(end)}])", [])
+    return group
+
+
+def incident_group(items: list[tuple[_Subject, Tier]], step: int, warnings: list[SpecWarning]) -> RuleTestGroup | None:
+    """A real outage on the same trickle pages, once the long window holds `min_bad_events` bad events."""
+    parts, details = [], []
+    for subject, tier in items:
+        try:
+            synthesis, phases, rate = _night_phases(subject, tier, handful=False)
+            start = _night_start(tier, subject.plan.raw_ms)
+            guarded, unguarded = _spans(subject, tier, synthesis, phases, step, start + tier.long_window.millis)
+            fired = next((span.firing_ms for span in guarded if span.firing_ms is not None), None)
+            if fired is None:
+                raise _Skip("the model predicts a full outage on the trickle does not page within its long window")
+        except _Skip as exc:
+            _warn(warnings, subject, tier, "incident", exc)
+            continue
+        part = _Part(subject, tier, synthesis, Fraction(1), phases, start=start, fired=fired)
+        parts.append(part)
+        before = next((span.firing_ms for span in unguarded if span.firing_ms is not None), fired)
+        details.append(
+            f"{subject.slo.name} within {format_duration(fired + step - start)} "
+            f"({tier.min_bad_events} bad events at {format_number(Decimal(rate.numerator) / rate.denominator * 60)} "
+            f"events/min; a guard-free rule: {format_duration(before + step - start)})"
+        )
+    if not parts:
+        return None
+    tier = parts[0].tier
+    assert tier is not None
+    deadline = max(part.fired for part in parts) + step
+    group = RuleTestGroup(
+        f"{parts[0].subject.service.name} {tier.name} low traffic: busy, {format_duration(QUIET_MS)} without "
+        f"traffic, then a full outage on a trickle pages once the long window holds min_bad_events ("
+        + "; ".join(details)
+        + ")",
+        parts[0].subject.plan.interval_ms,
+        _inputs(parts, deadline, step),
+    )
+    for part in parts:
+        _fires_on_time(group, part, step)
+    return group
+
+
 def _missing_firing(settings: Settings, step: int) -> int:
     return _ceil(settings.missing_sli_for.millis, step)
 
@@ -855,7 +1000,7 @@ class _Unit:
 
         An SLO whose inputs feed other SLOs shares its groups with no one.
         """
-        order = ("zero", "outage", "fires", "silent", "ratios")
+        order = ("zero", "outage", "fires", "silent", "ratios", "night", "incident")
         alone = self.subject.slo.name if self.subject.also_feeds else ""
         tier = self.tier.name if self.tier else ""
         return (order.index(self.kind), tier, self.subject.plan.interval_ms, alone, self.kind)
@@ -868,6 +1013,7 @@ def _units(subject: _Subject) -> list[_Unit]:
         slo.error_budget,
         subject.plan.raw_ms,
         subject.plan.has_traffic,
+        subject.plan.sampling == "counters",
         subject.settings.missing_sli_for.millis,
         slo.window.millis,
     )
@@ -879,7 +1025,13 @@ def _units(subject: _Subject) -> list[_Unit]:
 
 @lru_cache(maxsize=1 << 12)
 def _unit_specs(
-    tiers: tuple[Tier, ...], budget: Decimal, raw: int, has_traffic: bool, missing_ms: int, window_ms: int
+    tiers: tuple[Tier, ...],
+    budget: Decimal,
+    raw: int,
+    has_traffic: bool,
+    counts_events: bool,
+    missing_ms: int,
+    window_ms: int,
 ) -> tuple[tuple[str, int | None, int, int | None], ...]:
     """(kind, index of the tier, length, largest step) of each unit: the same for every SLO of a shape."""
     units: list[tuple[str, int | None, int, int | None]] = []
@@ -896,6 +1048,11 @@ def _unit_specs(
         length = 2 * outage.long_window.millis + outage.for_.millis + raw + missing_ms  # then the metrics vanish
         index = next(index for index, tier in enumerate(tiers) if tier is outage)
         units.append(("outage", index, length, outage.short_window.millis // 2))
+        if counts_events and outage.min_bad_events >= 1:
+            length = _night_start(outage, raw) + 2 * outage.long_window.millis
+            night = outage.min_bad_events >= 2 and _fraction(outage.threshold) * FIRE_FACTOR < 1
+            kinds = ("night", "incident") if night else ("incident",)
+            units += [(kind, index, length, outage.short_window.millis // 2) for kind in kinds]
     if has_traffic:
         units.append(("zero", None, missing_ms, None))
     units.append(("ratios", None, window_ms + RATIO_CHECK_LEAD_MS, None))
@@ -963,7 +1120,13 @@ def _unscoped_group(kind: str, units: list[_Unit], step: int, warnings: list[Spe
     if kind == "ratios":
         return ratios_group([unit.subject for unit in units], step, warnings)
     items = [(unit.subject, unit.tier) for unit in units if unit.tier is not None]
-    builder = {"fires": fires_group, "silent": silent_group, "outage": outage_group}[kind]
+    builder = {
+        "fires": fires_group,
+        "silent": silent_group,
+        "outage": outage_group,
+        "night": night_group,
+        "incident": incident_group,
+    }[kind]
     try:
         return builder(items, step, warnings)
     except _Skip as exc:

@@ -18,7 +18,7 @@ from generator.targets import labels as L
 from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rules
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose, escape_template
-from generator.targets.sli_queries import queries_for
+from generator.targets.sli_queries import events_per_sample, queries_for
 from generator.targets.yaml_text import dump_yaml
 
 RULES_DIR = "prometheus/rules"
@@ -195,15 +195,57 @@ def burn_condition(slo: SLO, window: Duration, tier: Tier) -> str:
     return f"{series} / {format_number(slo.error_budget)} > {format_number(tier.factor)}"
 
 
+def bad_events_guard(slo: SLO, tier: Tier) -> str | None:
+    """`and` clause: the long window holds at least `min_bad_events` bad events (model.low_traffic).
+
+    None when the guard is off or the SLI has no event count (raw ratios).
+    """
+    return _count_clause(slo, tier, L.ERRORS_RATE, tier.min_bad_events)
+
+
+def min_total_guard(slo: SLO, tier: Tier) -> str | None:
+    """`and` clause: the long window holds at least the SLO's `min_total_events` events, else no signal."""
+    return _count_clause(slo, tier, L.TOTAL_RATE, slo.min_total_events)
+
+
+def _count_clause(slo: SLO, tier: Tier, rate_name: str, minimum: int) -> str | None:
+    """Events of `rate_name` over the tier's long window `>= minimum`, counted from what the ladder records.
+
+    A rung's mean rate x the window's length in samples x the events one
+    sample stands for; a window that is no rung sums its tiles (label-free,
+    hence `on()`); the `sum_over_time` fallback averages the shortest rate.
+    """
+    base = windows_of(slo)[0]
+    per_sample = events_per_sample(slo.sli, base)
+    if not minimum or per_sample is None:
+        return None
+    window, sel = tier.long_window, L.selector(slo.service, slo.name)
+    scale = per_sample * window.millis / base.millis
+    plan = tiling(window.millis, base.millis)
+    if window.millis in rungs_needed([w.millis for w in windows_of(slo)], base.millis):
+        count, match = f"{rate_name}{duration_of(window.millis)}{sel}", f"ignoring({L.WINDOW})"
+    elif plan is not None:  # the tiles' summed rates / their count is the mean rate over the window
+        count, match = f"(\n{tile_sum(rate_name, slo, plan, base)}\n) / {plan.count}", "on()"
+    else:
+        count, match = f"avg_over_time({rate_name}{base}{sel}[{window}])", f"ignoring({L.WINDOW})"
+    return f"{match}\n(\n  {count} * {format_number(scale)} >= {minimum}\n)"
+
+
 def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
     # Short window first: `and` keeps the left side's value, so $value is the
-    # current (short-window) burn rate; the long window must agree.
+    # current (short-window) burn rate; the long window must agree, and hold
+    # enough bad events (a separate `and`, so other clauses compose with it).
+    # The latch comes last, after an `or`: `and` binds tighter, so the guards apply to the burn condition
+    # and a page already firing is held while the SLI is absent whatever the guards say.
     expr = (
         f"(\n  {burn_condition(slo, tier.short_window, tier)}\n)\n"
         f"and ignoring({L.WINDOW})\n"
-        f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)\n"
-        f"or\n{blind_latch(slo, tier)}"
+        f"(\n  {burn_condition(slo, tier.long_window, tier)}\n)"
     )
+    for guard in (bad_events_guard(slo, tier), min_total_guard(slo, tier)):
+        if guard is not None:
+            expr += f"\nand {guard}"
+    expr += f"\nor\n{blind_latch(slo, tier)}"
     return {
         "alert": tier.alert_name,
         "expr": expr,

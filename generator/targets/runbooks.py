@@ -173,6 +173,10 @@ def _alerts(slo: SLO, model: Model) -> list[_Alert]:
             f"error ratio above {threshold} over both {tier.short_window} and {tier.long_window} "
             f"(burn rate above {format_number(tier.factor)}x)" + (f" for {tier.for_}" if tier.for_.millis else "")
         )
+        if tier.min_bad_events:  # the low-traffic guard (docs/low-traffic.md)
+            condition += f", with at least {tier.min_bad_events} bad events in {tier.long_window}"
+        if slo.min_total_events:
+            condition += f" out of at least {slo.min_total_events} events (fewer: no signal)"
         summary = alert_prose(slo, tier)["summary"]
         result.append(
             _Alert(tier.alert_name, tier.name, tier.severity, tier.notify, tier.for_.text, condition, summary)
@@ -325,7 +329,9 @@ def _skeleton_triage(slo: SLO, model: Model) -> tuple[str, ...]:
     return (
         "Acknowledge the alert and note which tier fired: the tier says how fast the budget burns.",
         f"Open the dashboard and check the burn rate over {fastest}: is it still rising, flat or recovering?",
-        "Compare the errors and total queries below: a drop in traffic makes a few errors look like a high ratio.",
+        "Compare the errors and total queries below: a drop in traffic makes a few errors look like a high ratio "
+        "(the alert needs a minimum of bad events, see the conditions above; for a service that is often quiet, "
+        "add a synthetic probe, group it with its siblings or lengthen its windows: docs/low-traffic.md).",
         f"Check recent changes to {slo.service}: deploys, configuration, feature flags, infrastructure.",
         "If a page-tier alert is burning fast, mitigate first (below) and investigate afterwards.",
     )

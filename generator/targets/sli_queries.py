@@ -7,6 +7,7 @@ these recorded series (see targets.rules).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -78,6 +79,28 @@ def queries_for(sli: SLI, window: Duration) -> SLIQueries:
     # evaluation, so long windows become its time average. `>= 0` drops NaN.
     ratio = f"(({substitute_window(sli.error_ratio, w)}) >= 0)"
     return SLIQueries(errors=f"avg({ratio})", total=None, traffic_weighted=False)
+
+
+_COUNTER_FUNCTION = re.compile(r"\b(increase|rate|irate)\s*\(")
+
+
+def events_per_sample(sli: SLI, window: Duration) -> Decimal | None:
+    """Events that an errors sample of 1 stands for over `window`: its seconds for per-second rates.
+
+    `increase()` and bool gauges' `count_over_time` already count per window
+    (1). None for raw ratios: they have no event count (the low-traffic guard
+    does not apply).
+    """
+    if isinstance(sli, RawSLI):
+        return None
+    seconds = Decimal(window.millis) / 1000
+    if isinstance(sli, BoolGaugeSLI):
+        return Decimal(1)
+    if isinstance(sli, EventsSLI):
+        found = _COUNTER_FUNCTION.search(sli.total)
+        if found is not None and found.group(1) == "increase":
+            return Decimal(1)
+    return seconds
 
 
 def _bad_from_good(good: str, total: str) -> str:

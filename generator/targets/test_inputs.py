@@ -518,10 +518,10 @@ class Phase:
 
     start_ms: int
     error_ratio: Fraction
-    traffic: int = 1
+    traffic: int | Fraction = 1  # a Fraction for low-traffic scenarios (a handful of events per minute)
 
     @cached_property
-    def key(self) -> tuple[int, int, int, int]:
+    def key(self) -> tuple[int, int, int, int | Fraction]:
         """The phase as integers, for memo keys that hash fast (a Fraction's hash is slow)."""
         return self.start_ms, self.error_ratio.numerator, self.error_ratio.denominator, self.traffic
 
@@ -573,7 +573,16 @@ class Synthesis:
         return record(burn.Steps(starts, bad), burn.Steps(starts, total), plan.raw_ms, plan.interval_ms, step_ms, steps)
 
     def evaluation(self, phases: tuple[Phase, ...], step_ms: int, end_ms: int) -> burn.Evaluation:
-        return burn.Evaluation(self.records(phases, step_ms, end_ms // step_ms + 1), step_ms, self.plan.raw_ms)
+        records = self.records(phases, step_ms, end_ms // step_ms + 1)
+        return burn.Evaluation(records, step_ms, self.plan.raw_ms, self.events_per_unit())
+
+    def events_per_unit(self) -> Fraction | None:
+        """Bad events per unit of the recorded errors: counters record thousandths, samples x 2**bits."""
+        if self.plan.sampling == "counters":
+            return Fraction(1, 1000)
+        if self.plan.sampling == "samples":
+            return Fraction(1, 2**self.bits)
+        return None  # raw ratios: no event count
 
     def input_series(self, phases: tuple[Phase, ...], end_ms: int, step_ms: int | None = None) -> list[dict[str, str]]:
         """promtool `input_series` in expanding notation, one segment per phase.
