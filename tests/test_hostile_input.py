@@ -660,6 +660,8 @@ def test_email_receiver_without_smarthost_or_from_and_no_global_is_a_spec_error(
         "    page: {pagerduty: {routing_key_file: /etc/alertmanager/secrets/pd}}\n"
         "    ticket: {email: {to: web@example.com}}\n---\n"
     )
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "alertmanager.base.yml").write_text("route: {receiver: x}\nreceivers: [{name: x}]\n")
     errors = spec_errors(tmp_path, teams + HEAD + "slos:\n" + slo("a", RAW))
     assert errors == [
         "s.yaml:6:14: email receiver needs from, or smtp_from under `global:` in alertmanager.base.yml "

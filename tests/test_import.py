@@ -173,7 +173,7 @@ def test_sloth_spec_maps_labels_annotations_and_skips_plugins(tmp_path):
     assert slo["labels"] == {"category": "availability"}
     assert slo["annotations"]["runbook_url"] == "https://wiki.example.com/runbooks/myservice"
     assert slo["alerting"] == {
-        "page": {"for": "1m", "severity": "pageteam", "labels": {"routing_key": "myteam"}},
+        "page": {"severity": "pageteam", "labels": {"routing_key": "myteam"}},
         "ticket": {"enabled": False},
     }
     text = (out / "myservice.yaml").read_text()

@@ -57,7 +57,26 @@ def _alert_exprs(tmp_path: Path, slo_body: str, policy: str = "") -> dict[str, s
     model = load_model(_specs(tmp_path, slo_body, policy))
     (text,) = render_rules(model).values()
     rules = [rule for group in yaml.safe_load(text)["groups"] for rule in group["rules"]]
-    return {rule["alert"]: rule["expr"] for rule in rules if rule.get("alert", "").startswith("SLOBurnRate")}
+    return {
+        rule["alert"]: _burn_part(rule["expr"]) for rule in rules if rule.get("alert", "").startswith("SLOBurnRate")
+    }
+
+
+def _burn_part(expr: str) -> str:
+    """The burn condition with its guards; the blind-SLI hold follows after `or` (docs/alerting-policy.md)."""
+    burn, separator, hold = expr.partition("\nor\n")
+    assert separator and "absent(" in hold and "ALERTS{" in hold and ">=" not in hold, expr
+    return burn
+
+
+def test_the_guard_binds_to_the_burn_condition_not_to_the_blind_sli_hold(tmp_path):
+    """`and` binds tighter than `or`: a guard after the hold would guard only the hold (a merge once did that)."""
+    model = load_model(_specs(tmp_path, "name: a\nobjective: 99.9\n" + EVENTS_SLI))
+    (text,) = render_rules(model).values()
+    fast = next(
+        r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if r.get("alert") == "SLOBurnRatePageFast"
+    )
+    assert fast["expr"].index(">= 5") < fast["expr"].index("\nor\n")
 
 
 # --- defaults and configuration ---------------------------------------------------------------

@@ -32,7 +32,7 @@ slos:
       raw: {error_ratio: 'avg(rate(x{job="b"}[{{.window}}]))'}
 """
 BAD_DRAFT = "apiVersion: sloforge/v1\nkind: Nonsense\n"
-BAD_BASE = "route: {receiver: default}\nreceivers:\n  - name: default\n    slack_configs:\n      - api_url: https://hooks.example/secret\n"
+BAD_BASE = "global: {smtp_smarthost: 'mx:25', smtp_from: a@example.com}\nroute: {receiver: default}\nreceivers:\n  - name: default\n    slack_configs:\n      - api_url: https://hooks.example/secret\n"
 WARNED = """apiVersion: sloforge/v1
 kind: Service
 service: quiet

@@ -66,7 +66,7 @@ def test_alert_contract(example_model, rendered_dir):
             assert alert["labels"][L.TEAM] == slo.team
             assert dict(slo.labels).items() <= alert["labels"].items()
             burn, _, latch = alert["expr"].partition("\nor\n")
-            assert f"{tier.short_window}]" not in burn  # reads recorded ratios only
+            assert "rate(" not in burn and "increase(" not in burn  # reads recorded series only, never raw ones
             # the blind latch reads only the alert's own ALERTS series and the recorded total
             assert {name for name, _ in vector_selectors(latch)} == {"ALERTS", f"{L.TOTAL_RATE}{windows_of(slo)[0]}"}
             assert L.error_ratio_series(tier.short_window.text) in alert["expr"]

@@ -38,8 +38,6 @@ HARMLESS_SLO_PLUGINS = {
         "denominator-corrected plugin dropped: sloforge's long windows are already traffic weighted"
     ),
 }
-# Sloth's alerts have no `for`; sloforge needs one, and 1m at the 1m evaluation interval is one evaluation.
-SLOTH_FOR = "1m"
 SLOTH_TIERS = {("page", "quick"): "page-fast", ("page", "slow"): "page-slow"}
 SLOTH_TIERS |= {("ticket", "quick"): "ticket-fast", ("ticket", "slow"): "ticket-slow"}
 
@@ -164,7 +162,7 @@ def _slo(data: dict, path: PathKey, name: str, camel: bool, approximations: list
             continue
         block_path = alert_path + (_key(camel, f"{kind}_alert"),)
         raw_tier_labels = {**alert_labels, **optional_mapping(block, "labels", block_path)}
-        tier: dict = {"for": SLOTH_FOR}
+        tier: dict = {}  # Sloth's alerts have no `for`; neither have sloforge's default tiers
         severity = raw_tier_labels.get("severity")
         if isinstance(severity, str) and re.fullmatch(r"[a-z][a-z0-9_-]*", severity):
             tier["severity"] = raw_tier_labels.pop("severity")  # sloforge's tiers carry their own severity

@@ -71,6 +71,8 @@ def receiver_global_errors(specs: SpecSet, _tiers: object = None) -> list[SpecEr
             for notify in ("page", "ticket", "info"):
                 receiver = getattr(spec, notify)
                 for kind, fields in RECEIVER_GLOBALS.items():
+                    if kind == "email" and (subtree or not _base_files(specs.root)):
+                        continue  # no base config to check against: the including config may set smtp_*
                     config = getattr(receiver, kind, None) if receiver is not None else None
                     for field, global_keys in fields if config is not None else ():
                         if getattr(config, field) is not None or any(globals_.get(key) for key in global_keys):
