@@ -8,7 +8,7 @@ SPECS ?= slo_specs
 OUT ?= rendered
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: render test ci check validate lint pytest tools bench demo up down clean help
+.PHONY: render test ci check validate lint pytest goldens tools bench demo up down clean help
 
 help:
 	@echo "make render    render $(SPECS)/ into $(OUT)/ (creates .venv on first use)"
@@ -18,6 +18,7 @@ help:
 	@echo "make validate  promtool and amtool over $(OUT)/"
 	@echo "make lint      ruff (lint and format check)"
 	@echo "make pytest    the test suite only"
+	@echo "make goldens   rewrite tests/cases/*/expected/ after an intended output change (review the diff)"
 	@echo "make tools     install promtool/amtool (apt-get as root), or say how"
 	@echo "make bench     benchmarks (not part of make test; see bench/README.md)"
 	@echo "make demo      local end-to-end demo without docker"
@@ -65,6 +66,9 @@ check: $(STAMP)
 
 pytest: $(STAMP) tools
 	$(BIN)/pytest -q
+
+goldens: $(STAMP)
+	$(BIN)/pytest -q tests/test_cases.py --update-goldens
 
 # Your specs' CI loop (docs/ci.md): the only part of `make test` that reads $(SPECS)/ and $(OUT)/.
 ci: $(STAMP) tools check validate

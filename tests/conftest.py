@@ -57,3 +57,11 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def amtool() -> str:
     return _tool("amtool")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite tests/cases/*/expected/ from a fresh render (then review the diff)",
+    )
