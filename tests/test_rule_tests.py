@@ -41,7 +41,7 @@ from generator.targets.test_inputs import (
     solve_labels,
     synthesize,
 )
-from generator.tools.rule_tests import rule_test_files, run_rule_test, run_rule_tests
+from generator.tools.promtool_tests import rule_test_files, run_rule_test, run_rule_tests
 
 
 def _groups(rendered: Path, service: str) -> list[dict]:

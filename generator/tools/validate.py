@@ -7,7 +7,7 @@ from pathlib import Path
 
 from generator.tools.amtool_checks import check_alertmanager
 from generator.tools.deploy_checks import check_deploy_formats
-from generator.tools.rule_tests import rule_test_files, run_rule_tests
+from generator.tools.promtool_tests import rule_test_files, run_rule_tests
 from generator.tools.runner import ToolResult, check_rules, rule_files
 
 Validator = Callable[[Path], list[ToolResult]]
