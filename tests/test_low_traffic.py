@@ -20,12 +20,12 @@ import pytest
 import yaml
 
 from generator.model.low_traffic import smallest_page
+from generator.model.synthetic import Phase, plan_inputs, synthesize
 from generator.output import read_tree
 from generator.pipeline import load_model
 from generator.spec import SpecErrors
 from generator.targets.rule_tests import fastest_page_tier
 from generator.targets.rules import render_rules
-from generator.targets.test_inputs import Phase, plan_inputs, synthesize
 from generator.tools.promtool_tests import run_rule_test
 
 TEAMS = "apiVersion: sloforge/v1\nkind: Teams\nteams:\n  t:\n    page: {webhook: {url: 'http://127.0.0.1:9/hook'}}\n"
