@@ -9,7 +9,6 @@ from pydantic import Field, StringConstraints, field_validator
 
 from generator.spec.strict import Strict
 
-DEPLOY_FORMATS = ("operator", "mimir", "cortex", "thanos")
 DeployFormat = Literal["operator", "mimir", "cortex", "thanos"]
 # Kubernetes syntax (apimachinery validation): a namespace is a DNS-1123 label;
 # a label key is an optional DNS-1123 subdomain prefix and a name; values may be empty.
