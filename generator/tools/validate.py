@@ -1,4 +1,9 @@
-"""Every real-tool check over a rendered tree, in one list for `sloforge validate`."""
+"""Every real-tool check over a rendered tree, in one list for `sloforge validate`.
+
+Each validator runs its promtool/amtool processes on a pool of one per core
+(`runner.run_jobs`); results keep the order of the checks, so the output is
+the same from run to run whatever finishes first.
+"""
 
 from __future__ import annotations
 
