@@ -63,8 +63,9 @@ validate: $(STAMP) tools
 check: $(STAMP)
 	$(BIN)/sloforge check --specs $(SPECS) --out $(OUT)
 
+# One worker per core (pytest-xdist); a test module stays on one worker so its fixtures are built once.
 pytest: $(STAMP) tools
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 # Your specs' CI loop (docs/ci.md): the only part of `make test` that reads $(SPECS)/ and $(OUT)/.
 ci: $(STAMP) tools check validate
