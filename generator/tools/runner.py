@@ -20,8 +20,23 @@ class ToolResult:
     output: str
 
 
-def run_tool(tool: Tool, args: list[str], what: str, cwd: Path | None = None, timeout: float = 300) -> ToolResult:
+DEFAULT_TIMEOUT = 300.0  # seconds per promtool/amtool process
+
+
+def tool_timeout() -> float:
+    """`SLOFORGE_TOOL_TIMEOUT` (seconds), else 300 s: a wall-clock limit, so a loaded machine may need more."""
+    wanted = os.environ.get("SLOFORGE_TOOL_TIMEOUT", "")
+    try:
+        return float(wanted) if float(wanted) > 0 else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def run_tool(
+    tool: Tool, args: list[str], what: str, cwd: Path | None = None, timeout: float | None = None
+) -> ToolResult:
     argv = command_for(tool, str(cwd) if cwd else None) + args
+    timeout = tool_timeout() if timeout is None else timeout
     try:
         done = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=timeout)
     except subprocess.TimeoutExpired:
