@@ -67,7 +67,8 @@ def time_validate(slos: int, work: Path) -> ValidateTiming:
     sloforge = str(Path(sys.executable).with_name("sloforge"))
     load_before = os.getloadavg()[0]
     cpu0, t0 = _children_cpu(), time.perf_counter()
-    done = subprocess.run([sloforge, "validate", "--out", str(out)], capture_output=True, text=True)
+    env = {**os.environ, "SLOFORGE_TOOL_TIMEOUT": os.environ.get("SLOFORGE_TOOL_TIMEOUT", "3600")}  # time, not fail
+    done = subprocess.run([sloforge, "validate", "--out", str(out)], capture_output=True, text=True, env=env)
     seconds, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     found = _SUMMARY.search(done.stdout + done.stderr)
     checks, failed = (int(found.group(1)) + int(found.group(2)), int(found.group(2))) if found else (0, -1)
