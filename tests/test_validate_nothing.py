@@ -59,6 +59,7 @@ def test_the_tool_timeout_can_be_raised_for_a_loaded_machine(monkeypatch, promto
     from generator.tools.discovery import PROMTOOL
     from generator.tools.runner import DEFAULT_TIMEOUT, run_tool, tool_timeout
 
+    monkeypatch.delenv("SLOFORGE_TOOL_TIMEOUT", raising=False)
     assert tool_timeout() == DEFAULT_TIMEOUT
     monkeypatch.setenv("SLOFORGE_TOOL_TIMEOUT", "0.000001")
     result = run_tool(PROMTOOL, ["--version"], "promtool --version")
