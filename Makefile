@@ -64,8 +64,9 @@ validate: $(STAMP) tools
 check: $(STAMP)
 	$(BIN)/sloforge check --specs $(SPECS) --out $(OUT)
 
+# One worker per core (pytest-xdist); a test module stays on one worker so its fixtures are built once.
 pytest: $(STAMP) tools
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 goldens: $(STAMP)
 	$(BIN)/pytest -q tests/test_cases.py --update-goldens

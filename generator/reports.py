@@ -12,12 +12,12 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from generator.model.burn import tier_facts
 from generator.model.durations import format_duration, human_duration
 from generator.model.low_traffic import counts_events, smallest_page
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
 from generator.model.warnings import SpecWarning, percent
+from generator.model.workbook import tier_facts
 from generator.tools.runner import ToolResult
 from generator.tools.simulate import Plan, burn_text, relative
 

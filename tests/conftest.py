@@ -3,6 +3,7 @@ rendered once into a temp dir, tool paths."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from generator.pipeline import load_model
 from generator.targets import render_all
 
 REPO = Path(__file__).resolve().parent.parent
+# The suite runs on one worker per core, each running promtool on a pool: on a
+# loaded machine a test file can outlast the default 300 s wall-clock limit.
+os.environ.setdefault("SLOFORGE_TOOL_TIMEOUT", "1800")
 
 
 @pytest.fixture(scope="session")

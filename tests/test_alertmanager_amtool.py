@@ -153,3 +153,58 @@ def test_templates_show_burn_rate_and_budget_annotations_when_alerts_carry_them(
     assert "*Burn rate:* 15.21x the sustainable rate" in result.stdout
     assert "*Budget consumed:* 42% of this period's error budget" in result.stdout
     assert f"*Runbook:* {alert['annotations']['runbook_url']}" in result.stdout
+
+
+def test_cases_that_route_alike_share_one_amtool_run_and_fail_one_by_one(rendered_dir, tmp_path, amtool, monkeypatch):
+    """Routing reads only the labels the route tree names: one amtool run per class, each case still reported."""
+    from generator.tools import amtool_checks
+
+    copy = copy_of(rendered_dir, tmp_path)
+    config = copy / CONFIG_PATH
+    routed = amtool_checks.routed_labels(config)
+    assert routed is not None and L.TEAM in routed and L.NOTIFY in routed and L.SLO not in routed
+    runs: list[str] = []
+    real = amtool_checks.route_test
+
+    def counted(config_path: Path, case: dict):
+        runs.append(case["name"])
+        return real(config_path, case)
+
+    monkeypatch.setattr(amtool_checks, "route_test", counted)
+    tests_path = copy / ROUTING_TESTS_PATH
+    document = yaml.safe_load(tests_path.read_text())
+    cases = document["tests"]
+    results = check_alertmanager(copy)
+    routes = [r for r in results if "routes test" in r.what]
+    assert [r.what.split(" -> ")[0].removeprefix("amtool config routes test ") for r in routes] == [
+        c["name"] for c in cases
+    ]
+    assert all(r.ok for r in routes) and 0 < len(runs) < len(cases)
+    # A case expecting the wrong receiver fails alone, with amtool's own output for it.
+    wrong = next(c for c in cases if c["labels"][L.NOTIFY] == "page")
+    wrong["receivers"] = ["sloforge-default"]
+    tests_path.write_text(yaml.safe_dump(document, sort_keys=False))
+    failed = [r for r in check_alertmanager(copy) if not r.ok]
+    assert [r.what for r in failed] == [f"amtool config routes test {wrong['name']} -> sloforge-default"]
+    assert "Expected receivers did not match" in failed[0].output
+
+
+def test_a_matcher_it_cannot_read_runs_every_case_on_its_own(tmp_path):
+    from generator.tools.amtool_checks import routed_labels
+
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "route": {
+                    "receiver": "a",
+                    "match": {"team": "x"},
+                    "routes": [{"receiver": "b", "match_re": {"env": "p.*"}, "matchers": ['severity="page"']}],
+                },
+                "receivers": [{"name": "a"}, {"name": "b"}],
+            }
+        )
+    )
+    assert routed_labels(config) == {"team", "env", "severity"}
+    config.write_text(yaml.safe_dump({"route": {"receiver": "a", "matchers": ['{team="x", env="p"}']}}))
+    assert routed_labels(config) is None

@@ -15,7 +15,7 @@ import yaml
 
 from generator.pipeline import load_model
 from generator.targets.rules import render_rules
-from generator.tools.rule_tests import run_rule_test
+from generator.tools.promtool_tests import run_rule_test
 
 SPEC = """apiVersion: sloforge/v1
 kind: Service

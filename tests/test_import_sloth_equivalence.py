@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 from generator.cli import main
 from generator.model.slo import SLO
+from generator.model.synthetic import Phase, Unsupported, plan_inputs, synthesize
 from generator.pipeline import load_model
 from generator.targets.rules import render_service_rules, windows_of
-from generator.targets.test_inputs import Phase, Unsupported, plan_inputs, synthesize
 from generator.targets.yaml_text import dump_yaml
 from generator.tools.runner import promtool
 from tests.test_import_corpus import CORPUS

@@ -20,13 +20,13 @@ import pytest
 import yaml
 
 from generator.model.low_traffic import smallest_page
+from generator.model.synthetic import Phase, plan_inputs, synthesize
 from generator.output import read_tree
 from generator.pipeline import load_model
 from generator.spec import SpecErrors
 from generator.targets.rule_tests import fastest_page_tier
 from generator.targets.rules import render_rules
-from generator.targets.test_inputs import Phase, plan_inputs, synthesize
-from generator.tools.rule_tests import run_rule_test
+from generator.tools.promtool_tests import run_rule_test
 
 TEAMS = "apiVersion: sloforge/v1\nkind: Teams\nteams:\n  t:\n    page: {webhook: {url: 'http://127.0.0.1:9/hook'}}\n"
 EVENTS_SLI = """\
@@ -359,7 +359,7 @@ def test_min_total_events_silences_an_outage_on_a_trickle(tmp_path, promtool):
 def test_generated_tests_agree_with_promtool_when_min_total_events_is_set(tmp_path, promtool):
     from generator.output import write_tree
     from generator.targets import render_all
-    from generator.tools.rule_tests import run_rule_tests
+    from generator.tools.promtool_tests import run_rule_tests
 
     model = load_model(_specs(tmp_path, "name: a\nobjective: 99.9\nmin_total_events: 1000\n" + EVENTS_SLI))
     out = tmp_path / "out"

@@ -22,7 +22,7 @@ from generator.pipeline import load_model
 from generator.targets import render_all
 from generator.targets.rule_tests import TESTS_DIR, fastest_page_tier, rule_test_warnings
 from generator.targets.rule_tests import tests_path as service_tests_file
-from generator.tools.rule_tests import run_rule_test, run_rule_tests
+from generator.tools.promtool_tests import run_rule_test, run_rule_tests
 
 SHARED = """
 apiVersion: sloforge/v1

@@ -18,26 +18,26 @@ import pytest
 from fixture_paths import TEAMS
 
 from generator.model import burn
-from generator.pipeline import load_model
-from generator.spec.promql import vector_selectors
-from generator.targets import labels as L
-from generator.targets import rule_tests, test_inputs
-from generator.targets.alert_text import TemplateUnsupported, expand
-from generator.targets.rule_tests import _expand, _expands_alike, _template_parts, alert_values, render_rule_tests
-from generator.targets.rules import alert_rule
-from generator.targets.test_inputs import (
+from generator.model.synthetic import (
     InputPlan,
     Phase,
     SeriesSpec,
     Synthesis,
-    _number,
-    _selector_tuple,
-    _thousandths,
     by_metric,
     counter_rate_selector,
     feeds_selectors,
     selector_matches,
 )
+from generator.model.synthetic.query_shapes import parse_query, selector_tuple
+from generator.model.synthetic.values_text import MAX_VALUES_TEXT, number_text, sample_runs, thousandths
+from generator.pipeline import load_model
+from generator.spec.promql import vector_selectors
+from generator.targets import labels as L
+from generator.targets.alert_text import TemplateUnsupported, expand
+from generator.targets.rule_tests import alert_values, burn_alert, render_rule_tests, rule_tests, service_tests
+from generator.targets.rule_tests.basics import Boundary
+from generator.targets.rule_tests.expected_text import expand_template, expands_alike, template_parts
+from generator.targets.rules import alert_rule
 
 _DECIMALS = Context(prec=80)
 
@@ -57,9 +57,9 @@ def test_decimal_text_matches_decimal_division():
             [2 ** rng.randint(0, 30), 5 ** rng.randint(0, 12), 1000, 3, 7 * 2**5, rng.randint(1, 10**6)]
         )
         value = Fraction(numerator, denominator)
-        assert _number(value) == _reference_number(value), value
+        assert number_text(value) == _reference_number(value), value
         whole = rng.choice([rng.randint(-(10**7), 10**7), rng.randint(0, 10**18), rng.randint(-(10**60), 10**60)])
-        assert _thousandths(whole) == _reference_number(Fraction(whole, 1000)), whole
+        assert thousandths(whole) == _reference_number(Fraction(whole, 1000)), whole
 
 
 TEMPLATES = [
@@ -95,17 +95,17 @@ def test_template_shortcuts_expand_as_expand_does():
             except TemplateUnsupported as exc:
                 expected = exc
             try:
-                got: str | Exception = _expand(text, value, labels, pairs)
+                got: str | Exception = expand_template(text, value, labels, pairs)
             except TemplateUnsupported as exc:
                 got = exc
             assert str(got) == str(expected) and type(got) is type(expected), (text, value)
-    assert _template_parts("a {{ $value | humanize }} b") == ("a ", "{{ $value | humanize }}", " b")
-    assert _template_parts("{{- $value }}") is None
+    assert template_parts("a {{ $value | humanize }} b") == ("a ", "{{ $value | humanize }}", " b")
+    assert template_parts("{{- $value }}") is None
 
 
 def test_boundary_shortcut_decides_as_whole_templates_do():
     labels = {"slo_service": "svc", "slo_name": "slo-1", "slo_window": "5m"}
-    simple = [text for text in TEMPLATES if _template_parts(text) is not None and "slo_window" not in text]
+    simple = [text for text in TEMPLATES if template_parts(text) is not None and "slo_window" not in text]
     outcomes = set()
     for templates in (simple, TEMPLATES[:3]):
         rule = {"alert": "A", "labels": {"x": "y"}, "annotations": {f"a{i}": text for i, text in enumerate(templates)}}
@@ -115,7 +115,7 @@ def test_boundary_shortcut_decides_as_whole_templates_do():
             expanded = {text: expand(text, first, labels) for text in templates}
             for value in [first, *(first * rng.uniform(0.999, 1.001) for _ in range(4))]:
                 alike = all(expand(text, value, labels) == expanded[text] for text in templates)
-                assert _expands_alike(rule, value, first, labels, expanded) == alike
+                assert expands_alike(rule, value, first, labels, expanded) == alike
                 outcomes.add(alike)
     assert outcomes == {True, False}
 
@@ -224,10 +224,10 @@ def _plain_values(synthesis: Synthesis, series: SeriesSpec, phases: tuple[Phase,
 
 def _plain_input_series(synthesis: Synthesis, phases: tuple[Phase, ...], end: int, step: int | None) -> list[dict]:
     plan = synthesis.plan
-    runs = test_inputs._sample_runs(end // plan.interval_ms, plan.interval_ms, plan.raw_ms, step)
+    runs = sample_runs(end // plan.interval_ms, plan.interval_ms, plan.raw_ms, step)
     while True:
         result = [{"series": s.text(), "values": _plain_values(synthesis, s, phases, runs)} for s in plan.series]
-        if len(runs) == 1 or max(len(item["values"]) for item in result) <= test_inputs.MAX_VALUES_TEXT:
+        if len(runs) == 1 or max(len(item["values"]) for item in result) <= MAX_VALUES_TEXT:
             return result
         runs = [(runs[i][0], runs[min(i + 1, len(runs) - 1)][1]) for i in range(0, len(runs), 2)]
 
@@ -277,8 +277,8 @@ def test_selectors_read_from_the_parsed_query_match_vector_selectors():
         function, selector = counter_rate_selector(query, "q")
         assert function in ("rate", "increase")
         assert [selector] == vector_selectors(query)
-    node = test_inputs._parse('avg(avg_over_time(g{job="d",le=~"1(\\\\.0)?"}[5m]))', "q")
-    assert [_selector_tuple(node.expr.args[0].vector_selector)] == vector_selectors(
+    node = parse_query('avg(avg_over_time(g{job="d",le=~"1(\\\\.0)?"}[5m]))', "q")
+    assert [selector_tuple(node.expr.args[0].vector_selector)] == vector_selectors(
         'avg(avg_over_time(g{job="d",le=~"1(\\\\.0)?"}[5m]))'
     )
 
@@ -333,16 +333,6 @@ slos:
 """
 
 
-def _forget() -> None:
-    """Start from scratch: drop every remembered result of the rule tests."""
-    rule_tests._MEMO.clear()
-    test_inputs._INPUT_VALUES.clear()
-    for module in (rule_tests, test_inputs):
-        for value in vars(module).values():
-            if hasattr(value, "cache_clear"):
-                value.cache_clear()
-
-
 @pytest.fixture
 def fleet(tmp_path: Path) -> Path:
     (tmp_path / "teams.yaml").write_text(TEAMS.read_text())
@@ -354,13 +344,12 @@ def fleet(tmp_path: Path) -> Path:
 
 def test_a_render_with_remembered_shapes_equals_renders_from_scratch(fleet: Path):
     model = load_model(fleet)
-    _forget()
-    together = render_rule_tests(model)
-    for service in model.services:  # each service alone, with nothing remembered from the others
-        _forget()
-        alone = rule_tests.service_tests(service, model.settings)
+    together = dict(rule_tests(model).files)  # one render: SLOs of one shape share a memo across services
+    for service in model.services:  # each service alone, with a memo of its own
+        alone = service_tests(service, model.settings)
         assert dict(alone.files) == {path: text for path, text in together.items() if path in dict(alone.files)}
-    assert len(together) == sum(len(rule_tests.service_tests(s, model.settings).files) for s in model.services)
+    assert len(together) == sum(len(service_tests(s, model.settings).files) for s in model.services)
+    assert render_rule_tests(model) == together
 
 
 def _plain_burn_alert(slo, tier, settings, ratio: Fraction) -> dict:
@@ -377,7 +366,7 @@ def _plain_burn_alert(slo, tier, settings, ratio: Fraction) -> dict:
     first, *others = alert_values(slo, ratio)
     result = expected(first)
     if any(expected(value) != result for value in others):
-        raise rule_tests._Boundary("boundary")
+        raise Boundary("boundary")
     return result
 
 
@@ -394,11 +383,11 @@ def test_burn_alerts_and_their_rounding_boundaries_match_whole_expansion(example
                 ratio = min(burn_rate * budget, Fraction(1))
                 try:
                     plain: dict | str = _plain_burn_alert(slo, tier, example_model.settings, ratio)
-                except rule_tests._Boundary:
+                except Boundary:
                     plain = "boundary"
                 try:
-                    fast: dict | str = rule_tests.burn_alert(slo, tier, example_model.settings, ratio)
-                except rule_tests._Boundary:
+                    fast: dict | str = burn_alert(slo, tier, example_model.settings, ratio)
+                except Boundary:
                     fast = "boundary"
                 assert fast == plain, (slo.key, tier.name, ratio)
                 outcomes.add(plain == "boundary")

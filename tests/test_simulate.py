@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.model.burn import detection_seconds
 from generator.model.durations import parse_duration
 from generator.model.numbers import format_number
+from generator.model.workbook import detection_seconds
 from generator.tools import simulate as sim
 
 

@@ -53,3 +53,16 @@ def test_rules_without_rule_tests_fail(rendered_dir, tmp_path, promtool):
     code, output = validate(copy)
     assert code == 1
     assert "no rule tests" in output
+
+
+def test_the_tool_timeout_can_be_raised_for_a_loaded_machine(monkeypatch, promtool):
+    from generator.tools.discovery import PROMTOOL
+    from generator.tools.runner import DEFAULT_TIMEOUT, run_tool, tool_timeout
+
+    monkeypatch.delenv("SLOFORGE_TOOL_TIMEOUT", raising=False)
+    assert tool_timeout() == DEFAULT_TIMEOUT
+    monkeypatch.setenv("SLOFORGE_TOOL_TIMEOUT", "0.000001")
+    result = run_tool(PROMTOOL, ["--version"], "promtool --version")
+    assert not result.ok and result.output == "timed out after 1e-06s"
+    monkeypatch.setenv("SLOFORGE_TOOL_TIMEOUT", "nonsense")
+    assert tool_timeout() == DEFAULT_TIMEOUT

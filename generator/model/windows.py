@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.model.durations import Duration
+from generator.model.slo import SLO
+
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 LADDER_RUNGS_MS = (30 * 60_000, HOUR_MS, 2 * HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS)  # above the shortest window
@@ -72,3 +75,14 @@ def rungs_needed(windows_ms: list[int], raw_ms: int) -> list[int]:
             needed.add(plan.rung_ms)
             pending.append(plan.rung_ms)
     return sorted(needed)
+
+
+def windows_of(slo: SLO) -> list[Duration]:
+    """Every window an SLO needs, shortest first, one spelling per length."""
+    by_length: dict[int, Duration] = {slo.window.millis: slo.window}
+    for tier in slo.tiers:
+        for window in (tier.short_window, tier.long_window):
+            by_length.setdefault(window.millis, window)
+    if len(by_length) == 1:  # no tiers enabled: still record a short window
+        by_length.setdefault(300_000, Duration(300_000, "5m"))
+    return [by_length[key] for key in sorted(by_length)]

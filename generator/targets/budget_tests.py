@@ -6,6 +6,7 @@ recording rule that would compute it has no raw input here and records
 nothing). For each SLO the budget walks down through every stage, lands
 exactly on each boundary (which belongs to the stage below), and recovers;
 the stage index, and the freeze alert after its `for`, are checked at each step.
+All SLOs of a service walk together in one test group (one file, one group).
 """
 
 from __future__ import annotations
@@ -58,13 +59,52 @@ def _service_file(service: Service, settings: Settings) -> str:
     document = {
         "rule_files": [f"../rules/{service.name}.yaml"],
         "evaluation_interval": INTERVAL,
-        "tests": [_slo_test(slo, settings) for slo in service.slos],
+        "tests": [_service_test(service, settings)],
     }
     return dump_yaml(document, header)
 
 
-def _slo_test(slo: SLO, settings: Settings) -> dict:
-    levels = budget_levels(slo)
+def _service_test(service: Service, settings: Settings) -> dict:
+    """One test group for every SLO of the service: each feeds its own budget series, so their inputs are disjoint.
+
+    promtool evaluates every rule of the file at every step, so one group of
+    the longest walk costs what one SLO's group did; shorter walks hold 100%
+    (recovered, healthy) to the end. At each check time the freeze alert is
+    compared for all SLOs at once, as promtool compares every alert of a name.
+    """
+    walks = [(slo, budget_levels(slo)) for slo in service.slos]
+    steps = max(len(levels) for _, levels in walks)
+    inputs, stage_checks = [], []
+    alerts: list[list[dict]] = [[] for _ in range(steps)]
+    for slo, levels in walks:
+        levels = levels + [Decimal(1)] * (steps - len(levels))
+        series, checks, firing = _slo_walk(slo, settings, levels)
+        inputs.append(series)
+        stage_checks += checks
+        for step, expected in enumerate(firing):
+            alerts[step] += expected
+    alert_checks = [
+        {
+            "eval_time": f"{step * STEP_MINUTES + STEP_MINUTES - 1}m",
+            "alertname": L.BUDGET_FREEZE_ALERT,
+            "exp_alerts": expected,
+        }
+        for step, expected in enumerate(alerts)
+    ]
+    paths = "; ".join(
+        f"{slo.name}: " + " -> ".join(f"{format_number(level * 100)}%" for level in levels) for slo, levels in walks
+    )
+    return {
+        "name": f"{service.name}: budget stages and freeze alert as each SLO's budget goes {paths}",
+        "interval": INTERVAL,
+        "input_series": inputs,
+        "alert_rule_test": alert_checks,
+        "promql_expr_test": stage_checks,
+    }
+
+
+def _slo_walk(slo: SLO, settings: Settings, levels: list[Decimal]) -> tuple[dict, list[dict], list[list[dict]]]:
+    """The SLO's budget series, its stage checks, and its expected freeze alerts at the end of each level."""
     series_labels = identity(slo, slo.window)
     values = " ".join(f"{format_number(level)}x{STEP_MINUTES - 1}" for level in levels)
     freeze_rules = freeze_alert_rules(
@@ -75,7 +115,7 @@ def _slo_test(slo: SLO, settings: Settings) -> dict:
     )
     freeze_by_stage = {rule["labels"][L.BUDGET_STAGE]: rule for rule in freeze_rules}
     for_minutes = parse_duration(FREEZE_FOR).millis // 60_000
-    stage_checks, alert_checks = [], []
+    stage_checks, firing = [], []
     previous_stage = None
     entered = 0
     for step, level in enumerate(levels):
@@ -92,17 +132,9 @@ def _slo_test(slo: SLO, settings: Settings) -> dict:
                 "exp_samples": [{"labels": _sample(L.BUDGET_STAGE_INDEX, series_labels), "value": index}],
             }
         )
-        firing = stage.name in freeze_by_stage and at - entered >= for_minutes
-        expected = [_expected(freeze_by_stage[stage.name], float(level), series_labels)] if firing else []
-        alert_checks.append({"eval_time": f"{at}m", "alertname": L.BUDGET_FREEZE_ALERT, "exp_alerts": expected})
-    path = " -> ".join(f"{format_number(level * 100)}%" for level in levels)
-    return {
-        "name": f"{slo.service}/{slo.name}: budget stages and freeze alert as the budget goes {path}",
-        "interval": INTERVAL,
-        "input_series": [{"series": _sample(L.BUDGET_REMAINING, series_labels), "values": values}],
-        "alert_rule_test": alert_checks,
-        "promql_expr_test": stage_checks,
-    }
+        on = stage.name in freeze_by_stage and at - entered >= for_minutes
+        firing.append([_expected(freeze_by_stage[stage.name], float(level), series_labels)] if on else [])
+    return {"series": _sample(L.BUDGET_REMAINING, series_labels), "values": values}, stage_checks, firing
 
 
 def _sample(metric: str, labels: dict[str, str]) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from generator.model.durations import Duration, format_duration
 from generator.model.numbers import format_number
 from generator.model.severity import missing_sli_class
+from generator.model.sli_queries import events_per_sample, queries_for
 from generator.model.slo import SLO, Model, Service, Settings, Tier
-from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling
+from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling, windows_of
 from generator.targets import labels as L
 from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rules
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose, escape_template
-from generator.targets.sli_queries import events_per_sample, queries_for
 from generator.targets.yaml_text import dump_yaml
 
 RULES_DIR = "prometheus/rules"
@@ -39,17 +39,6 @@ def render_service_rules(service: Service, settings: Settings) -> str:
     )
     groups = [slo_rule_group(slo, settings) for slo in service.slos]
     return dump_yaml({"groups": groups}, header)
-
-
-def windows_of(slo: SLO) -> list[Duration]:
-    """Every window an SLO needs, shortest first, one spelling per length."""
-    by_length: dict[int, Duration] = {slo.window.millis: slo.window}
-    for tier in slo.tiers:
-        for window in (tier.short_window, tier.long_window):
-            by_length.setdefault(window.millis, window)
-    if len(by_length) == 1:  # no tiers enabled: still record a short window
-        by_length.setdefault(300_000, Duration(300_000, "5m"))
-    return [by_length[key] for key in sorted(by_length)]
 
 
 def group_name(slo: SLO) -> str:

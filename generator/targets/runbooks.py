@@ -15,11 +15,11 @@ from decimal import Decimal
 
 import jinja2
 
-from generator.model.burn import tier_facts
 from generator.model.durations import human_duration
 from generator.model.numbers import format_number
 from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, BoolGaugeSLI, EventsSLI, LatencySLI, Model, RawSLI, Receiver, Team
+from generator.model.workbook import tier_facts
 from generator.targets import labels as L
 from generator.targets.investigation import (
     budget_remaining_query,

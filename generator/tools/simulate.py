@@ -1,7 +1,7 @@
 """What-if simulation: an error scenario for one SLO, run through its real rules by promtool.
 
 The scenario (phases of error ratio and traffic) becomes synthetic input
-series with the rule tests' machinery (`targets.test_inputs`); the burn-rate
+series with the rule tests' machinery (`model.synthetic`); the burn-rate
 model (`model.burn`) predicts when each tier goes pending, fires and
 resolves; promtool then checks every predicted transition against the SLO's
 rendered rules. The printed timeline is the prediction promtool confirmed.
@@ -21,11 +21,11 @@ from generator.model.burn import Evaluation
 from generator.model.durations import DurationError, format_duration, parse_duration
 from generator.model.numbers import format_number
 from generator.model.slo import SLO, Settings
+from generator.model.synthetic import Phase, Synthesis, Unsupported, plan_inputs, synthesize
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.yaml_source import Document, read_documents
 from generator.targets import labels as L
 from generator.targets.rules import slo_rule_group, windows_of
-from generator.targets.test_inputs import Phase, Synthesis, Unsupported, plan_inputs, synthesize
 from generator.targets.yaml_text import dump_yaml
 from generator.tools.runner import ToolResult, promtool
 

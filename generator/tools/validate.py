@@ -1,4 +1,9 @@
-"""Every real-tool check over a rendered tree, in one list for `sloforge validate`."""
+"""Every real-tool check over a rendered tree, in one list for `sloforge validate`.
+
+Each validator runs its promtool/amtool processes on a pool of one per core
+(`runner.run_jobs`); results keep the order of the checks, so the output is
+the same from run to run whatever finishes first.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 
 from generator.tools.amtool_checks import check_alertmanager
 from generator.tools.deploy_checks import check_deploy_formats
-from generator.tools.rule_tests import rule_test_files, run_rule_tests
+from generator.tools.promtool_tests import rule_test_files, run_rule_tests
 from generator.tools.runner import ToolResult, check_rules, rule_files
 
 Validator = Callable[[Path], list[ToolResult]]

@@ -2,7 +2,8 @@
 
 Every SLI kind is reduced to two per-second series, errors and total, read
 from raw data only over the shortest window; longer windows are derived from
-these recorded series (see targets.rules).
+these recorded series (see targets.rules). It lives in the model because the
+synthetic inputs (`model.synthetic`) must feed exactly what these queries read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import promql_parser
 
@@ -43,6 +45,7 @@ def le_matcher(threshold: Duration) -> str:
 @lru_cache(maxsize=1 << 14)
 def summed(query: str) -> str:
     """`sum(query)` unless the query already is a plain `sum(...)` (one series, no labels)."""
+    root: Any  # the parser's node classes, told apart by name
     try:
         root = promql_parser.parse(query)
     except ValueError:

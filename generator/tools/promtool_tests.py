@@ -1,19 +1,18 @@
 """`promtool test rules` over every generated test file of a rendered tree.
 
-Files run in parallel (two at a time: promtool is single-threaded per file and
-the suite is CPU-bound); results come back in file order so output is stable.
+Files run in parallel, one promtool per core (`runner.run_jobs`: promtool is
+single-threaded per file and the suite is CPU-bound), the biggest files first
+so a long one does not run alone at the end; results come back in file order
+so output is stable.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from generator.targets.rule_tests import TESTS_DIR
-from generator.tools.runner import ToolResult, promtool
-
-MAX_PARALLEL = 2
+from generator.tools.runner import ToolResult, promtool, run_jobs
 
 
 def rule_test_files(out: Path) -> list[Path]:
@@ -28,6 +27,4 @@ def run_rule_test(path: Path, out: Path | None = None) -> ToolResult:
 
 def run_rule_tests(out: Path) -> list[ToolResult]:
     files = rule_test_files(out)
-    workers = max(1, min(MAX_PARALLEL, os.cpu_count() or 1, len(files)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda path: run_rule_test(path, out), files))
+    return run_jobs([partial(run_rule_test, path, out) for path in files], [path.stat().st_size for path in files])

@@ -1,0 +1,56 @@
+"""promtool unit tests proving every SLO's alerts fire when they should and stay silent otherwise.
+
+For each SLO and enabled tier the tests feed synthetic series to the SLO's own
+SLI queries (see `generator.model.synthetic`) and assert, at times predicted by the burn-rate
+model (`generator.model.burn`), never copied from promtool:
+
+- fires: a bit above the threshold the tier fires by the predicted evaluation
+  plus one step of slack, and is not firing two steps before it;
+- reset: once errors stop it stops firing, again within one step of the prediction;
+- silent: a bit below the threshold it is never even pending over its long window;
+- full outage: the fastest page tier fires within its predicted detection time;
+- no data and zero traffic: no burn alert, and `SLOSLIMissing` fires only for absent SLIs;
+- the recorded error ratios over every window equal the model's (traffic-weighted) values.
+
+promtool evaluates a whole test file at one `evaluation_interval`, refuses
+queries over 10,000 samples and takes time per evaluation, so each group runs
+at the finest step of a short ladder (the rules' own interval, 5m, 1h, 6h, 1d)
+that keeps it to a few hundred evaluations (the window-ratio check, a single
+instant, at the coarsest): `<service>.test.yaml` holds the groups at the
+rules' interval, `<service>.<step>.test.yaml` the others. All SLOs of a service
+share each group: their inputs are disjoint, and promtool evaluates every rule
+group of the file at every step anyway. An SLO whose series other SLOs read too
+(availability from a histogram's `_count` beside latency from its `_bucket`,
+two objectives on the same counters) gets groups of its own instead, whose
+checks select that SLO's alerts only: the other SLOs' rules see its inputs too.
+
+By job: `basics` (limits, the group, skips, helpers), `expected_text` (alert
+text as Prometheus expands it), `firing_groups`, `low_traffic_groups` and
+`service_groups` (what each kind of group checks), `placement` (steps and
+groups per SLO), `service_files` (files per service and the entry points).
+"""
+
+from generator.targets.rule_tests.basics import TESTS_DIR, GroupKind, tests_path
+from generator.targets.rule_tests.expected_text import alert_values, burn_alert
+from generator.targets.rule_tests.firing_groups import fastest_page_tier
+from generator.targets.rule_tests.service_files import (
+    RuleTests,
+    render_rule_tests,
+    rule_test_warnings,
+    rule_tests,
+    service_tests,
+)
+
+__all__ = [
+    "TESTS_DIR",
+    "GroupKind",
+    "RuleTests",
+    "alert_values",
+    "burn_alert",
+    "fastest_page_tier",
+    "render_rule_tests",
+    "rule_test_warnings",
+    "rule_tests",
+    "service_tests",
+    "tests_path",
+]
