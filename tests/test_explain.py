@@ -13,10 +13,10 @@ from fixture_paths import TEAMS
 
 from generator.cli import main
 from generator.model.burn import tier_facts
-from generator.model.numbers import format_number
 from generator.model.warnings import model_warnings
 from generator.output import read_tree
 from generator.pipeline import load_model
+from generator.units.numbers import format_number
 
 
 @pytest.fixture

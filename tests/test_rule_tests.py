@@ -18,7 +18,6 @@ import yaml
 from fixture_paths import TEAMS
 
 from generator.model.burn import detection_seconds
-from generator.model.numbers import format_number
 from generator.output import write_tree
 from generator.pipeline import load_model
 from generator.spec.promql import substitute_window, vector_selectors
@@ -42,6 +41,7 @@ from generator.targets.test_inputs import (
     synthesize,
 )
 from generator.tools.rule_tests import rule_test_files, run_rule_test, run_rule_tests
+from generator.units.numbers import format_number
 
 
 def _groups(rendered: Path, service: str) -> list[dict]:

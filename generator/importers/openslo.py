@@ -29,9 +29,9 @@ from generator.importers.common import (
     usable_labels,
     window_query,
 )
-from generator.model.durations import DurationError, parse_duration
 from generator.model.policy import DEFAULT_TIERS
 from generator.spec.yaml_source import Document, PathKey
+from generator.units.durations import DurationError, parse_duration
 
 VERSIONS = ("openslo/v1", "openslo/v1alpha")
 UNIT_SUFFIX = {"day": "d", "week": "w", "hour": "h", "month": None, "quarter": None, "year": None}

@@ -26,7 +26,7 @@ from generator.live.prometheus_api import (
     check_url,
 )
 from generator.live.review import REPORT_MARKER, collect_review
-from generator.model.durations import DurationError, parse_duration
+from generator.units.durations import DurationError, parse_duration
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 

@@ -15,7 +15,7 @@ import jinja2
 
 from generator.live.budget_format import cells
 from generator.live.review import REPORT_MARKER, Review, SLOReview
-from generator.model.durations import human_duration
+from generator.units.durations import human_duration
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),

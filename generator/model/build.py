@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
-from generator.model.durations import parse_duration
 from generator.model.low_traffic import counts_events
-from generator.model.numbers import to_decimal
 from generator.model.policy import resolve_tier
 from generator.model.slo import (
     SLI,
@@ -25,6 +23,8 @@ from generator.model.slo import (
 from generator.spec.load import LoadedDocument, SpecSet
 from generator.spec.schema import RECEIVER_TYPES, BudgetStageSpec, PolicyDoc, ServiceDoc, SLOSpec, TeamsDoc, TeamSpec
 from generator.spec.validate import global_tiers, slo_tiers
+from generator.units.durations import parse_duration
+from generator.units.numbers import to_decimal
 
 
 def build_model(specs: SpecSet, settings_override: dict[str, str] | None = None) -> Model:

@@ -14,9 +14,9 @@ from decimal import Decimal
 from fractions import Fraction
 from itertools import accumulate
 
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
 from generator.model.windows import HOLD_MS, LOOKBACK_MS, Tiling, tiling
+from generator.units.numbers import format_number
 
 
 def detection_seconds(tier: Tier, error_budget: Decimal, error_ratio: Decimal) -> float:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from generator.model.durations import Duration, parse_duration
 from generator.model.low_traffic import resolve_min_bad_events
 from generator.model.slo import SLI, NotifyClass, Tier
+from generator.units.durations import Duration, parse_duration
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Literal
 
 from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
 from generator.model.drafted import DraftedProse
-from generator.model.durations import Duration, parse_duration
+from generator.units.durations import Duration, parse_duration
 
 NotifyClass = Literal["page", "ticket"]
 

@@ -21,9 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from generator.model.durations import parse_duration
 from generator.spec.safe_text import base_url_problem, template_problem
 from generator.spec.secrets import secrets_dir_problem
+from generator.units.durations import parse_duration
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 MAX_NAME_LENGTH = 63  # names become file names, Grafana uids and label values; 63 keeps paths short

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from generator.model.durations import Duration, DurationError, parse_duration
 from generator.model.policy import (
     DEFAULT_TIERS,
     MISSING_NEW_TIER_FIELDS,
@@ -30,6 +29,7 @@ from generator.spec.schema import (
     TeamsDoc,
     TierSpec,
 )
+from generator.units.durations import Duration, DurationError, parse_duration
 
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 90
 MIN_TIER_WINDOW = "10s"  # shorter holds one or two scrapes at most (the local demo uses 10s)

@@ -37,9 +37,6 @@ from functools import lru_cache
 from typing import TypeVar
 
 from generator.model.burn import Evaluation, detection_seconds, fires_at_all
-from generator.model.durations import format_duration as _format_duration
-from generator.model.durations import human_duration
-from generator.model.numbers import format_number
 from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.model.warnings import SpecWarning
@@ -62,6 +59,9 @@ from generator.targets.test_inputs import (
     synthesize,
 )
 from generator.targets.yaml_text import dump_yaml
+from generator.units.durations import format_duration as _format_duration
+from generator.units.durations import human_duration
+from generator.units.numbers import format_number
 
 _T = TypeVar("_T")
 

@@ -9,8 +9,6 @@ smear, no detection lag) and stays traffic weighted.
 
 from __future__ import annotations
 
-from generator.model.durations import Duration, format_duration
-from generator.model.numbers import format_number
 from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling
@@ -20,6 +18,8 @@ from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose, escape_template
 from generator.targets.sli_queries import events_per_sample, queries_for
 from generator.targets.yaml_text import dump_yaml
+from generator.units.durations import Duration, format_duration
+from generator.units.numbers import format_number
 
 RULES_DIR = "prometheus/rules"
 

@@ -16,8 +16,6 @@ from decimal import Decimal
 import jinja2
 
 from generator.model.burn import tier_facts
-from generator.model.durations import human_duration
-from generator.model.numbers import format_number
 from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, BoolGaugeSLI, EventsSLI, LatencySLI, Model, RawSLI, Receiver, Team
 from generator.targets import labels as L
@@ -31,6 +29,8 @@ from generator.targets.links import RUNBOOKS_DIR, dashboard_url, runbook_path
 from generator.targets.markdown import md_code, md_inline, md_item
 from generator.targets.prose import alert_prose
 from generator.targets.rules import windows_of
+from generator.units.durations import human_duration
+from generator.units.numbers import format_number
 
 INDEX_PATH = f"{RUNBOOKS_DIR}/README.md"
 

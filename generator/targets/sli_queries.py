@@ -14,10 +14,10 @@ from functools import lru_cache
 
 import promql_parser
 
-from generator.model.durations import Duration
-from generator.model.numbers import format_number
 from generator.model.slo import SLI, BoolGaugeSLI, EventsSLI, LatencySLI, RawSLI
 from generator.spec.promql import substitute_window
+from generator.units.durations import Duration
+from generator.units.numbers import format_number
 
 
 @dataclass(frozen=True)
