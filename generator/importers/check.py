@@ -13,10 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from generator.importers.common import Skip
 from generator.importers.run import ImportRun
+from generator.model.validate import validate
 from generator.spec.errors import SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet
 from generator.spec.schema import PolicyDoc, ServiceDoc, TeamsDoc
-from generator.spec.validate import validate
 from generator.spec.yaml_source import Document
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
 from generator.model.low_traffic import counts_events
-from generator.model.policy import resolve_tier
+from generator.model.policy import global_tiers, resolve_tier, slo_tiers
 from generator.model.slo import (
     SLI,
     SLO,
@@ -22,13 +22,12 @@ from generator.model.slo import (
 )
 from generator.spec.load import LoadedDocument, SpecSet
 from generator.spec.schema import RECEIVER_TYPES, BudgetStageSpec, PolicyDoc, ServiceDoc, SLOSpec, TeamsDoc, TeamSpec
-from generator.spec.validate import global_tiers, slo_tiers
 from generator.units.durations import parse_duration
 from generator.units.numbers import to_decimal
 
 
 def build_model(specs: SpecSet, settings_override: dict[str, str] | None = None) -> Model:
-    """Assumes `spec.validate` passed; ordering is by name so output is stable."""
+    """Assumes `model.validate` passed; ordering is by name so output is stable."""
     base_tiers = global_tiers(specs)
     budget = _budget_policy(specs)
     services = []

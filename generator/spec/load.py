@@ -6,6 +6,7 @@ import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,22 +21,26 @@ NOT_SPECS = ("drafts",)
 NOT_SPEC_FILES = ("alertmanager.base.yml", "alertmanager.base.yaml")
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 @dataclass
-class LoadedDocument:
+class LoadedDocument(Generic[M]):
     source: Document
-    model: BaseModel
+    model: M
 
 
 @dataclass
 class SpecSet:
     root: Path
-    documents: list[LoadedDocument]
+    documents: list[LoadedDocument[BaseModel]]
     errors: list[SpecError] = field(default_factory=list)  # schema errors, reported with semantic ones
     failed_kinds: set[str] = field(default_factory=set)  # kinds with a document that did not validate
     failed: list[Document] = field(default_factory=list)  # mappings that did not validate, for partial checks
 
-    def of_kind(self, kind: type[BaseModel]) -> list[LoadedDocument]:
-        return [doc for doc in self.documents if isinstance(doc.model, kind)]
+    def of_kind(self, kind: type[M]) -> list[LoadedDocument[M]]:
+        """The documents of one kind, typed as that kind (`doc.model.teams` on Teams documents checks)."""
+        return cast("list[LoadedDocument[M]]", [doc for doc in self.documents if isinstance(doc.model, kind)])
 
 
 def spec_files(root: Path) -> tuple[list[Path], list[SpecError]]:

@@ -25,14 +25,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-from generator.model.slo import Settings
+from generator.spec.defaults import DEFAULT_SECRETS_DIR
 from generator.spec.errors import SpecError
 from generator.spec.yaml_source import Document, PathKey
 
 if TYPE_CHECKING:
     from generator.spec.load import SpecSet
 
-DEFAULT_SECRETS_DIR = Settings().secrets_dir
 TEAM_PLACEHOLDER = "{team}"
 
 # Secret fields wherever they appear, and their file form (None: Alertmanager has none).

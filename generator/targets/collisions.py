@@ -4,7 +4,7 @@ Two services whose dashboards land in one file or one Grafana uid would
 overwrite each other, and two tiers whose names give one alert name (`page-1h`,
 `page1h`) would be one alerting rule name for two rules. Lives with the
 renderers because the names come from them; the pipeline runs it inside
-`spec.validate` so these errors are reported with all the others.
+`model.validate` so these errors are reported with all the others.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The hand-written Alertmanager config that full-mode renders merge into.
 
-`slo_specs/alertmanager.base.yml` is read in the spec stage so its mistakes
-are reported like spec errors (file:line:col, exit 2, nothing written). It is
-copied into rendered/, so literal secrets in it are errors too.
+`slo_specs/alertmanager.base.yml` is read by the pipeline while it loads the
+model, so its mistakes are reported like spec errors (file:line:col, exit 2,
+nothing written). It is copied into rendered/, so literal secrets in it are
+errors too. It lives with the Alertmanager renderer because the merge checks
+the base against the names that renderer generates (docs/design.md, layers).
 """
 
 from __future__ import annotations
