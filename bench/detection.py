@@ -231,7 +231,9 @@ def run_scenario(name: str, rules: str, scenario: Scenario, model: Model, alerts
         last_m = max(found["max"], default=None)
         fired = None if first_m is None else first_m * 60
         still = last_m is None or last_m * 60 + STEP_S >= errors_s + TAIL_S
-        outcomes[(scenario.name, alert)] = Outcome(fired, None if still else last_m * 60 + STEP_S - errors_s)
+        outcomes[(scenario.name, alert)] = Outcome(
+            fired, None if still or last_m is None else last_m * 60 + STEP_S - errors_s
+        )
     return name, outcomes
 
 

@@ -29,12 +29,12 @@ def reject_unrenderable(result: ImportRun) -> None:
     batch = result.batch
     policy: list[LoadedDocument] = []
     if batch.policy_tiers:
-        data = {"apiVersion": "sloforge/v1", "kind": "Policy", "tiers": batch.policy_tiers}
-        policy = [_loaded("policy.yaml", PolicyDoc.model_validate(data), data)]
+        tiers = {"apiVersion": "sloforge/v1", "kind": "Policy", "tiers": batch.policy_tiers}
+        policy = [_loaded("policy.yaml", PolicyDoc.model_validate(tiers), tiers)]
     kept = []
     for slo in batch.slos:
         team = result.teams[slo.service]
-        data = {"apiVersion": "sloforge/v1", "kind": "Service", "service": slo.service, "team": team}
+        data: dict[str, object] = {"apiVersion": "sloforge/v1", "kind": "Service", "service": slo.service, "team": team}
         if slo.service_labels:
             data["labels"] = slo.service_labels
         data["slos"] = [slo.slo]

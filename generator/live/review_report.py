@@ -45,10 +45,11 @@ def budget_chart(review: SLOReview) -> str:
         if review.budget_points:
             times = [dt.datetime.fromtimestamp(t, tz=dt.UTC) for t, _ in review.budget_points]
             marker = "o" if len(times) < 3 else None  # a young series: show the points it has
-            axes.plot(times, values, color="#1f3b73", linewidth=2, marker=marker, label="budget remaining")
+            # matplotlib converts datetimes through its units registry; its stubs accept floats only.
+            axes.plot(times, values, color="#1f3b73", linewidth=2, marker=marker, label="budget remaining")  # type: ignore[arg-type]
         else:
             axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
-        axes.set_xlim(start, end)
+        axes.set_xlim(start, end)  # type: ignore[arg-type]  # datetimes, as above
         axes.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
         axes.set_ylim(low, top)

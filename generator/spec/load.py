@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -191,7 +192,7 @@ def _spec_path(loc: tuple, data: object) -> tuple:
 _BRANCH_NAMES = {"str", "int", "float", "decimal", "bool", "none", "dict", "list", "constrained-str"}
 
 
-def _message(error: dict) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     message = error["msg"]
     if message.startswith("Value error, "):

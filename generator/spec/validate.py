@@ -52,7 +52,7 @@ def document_errors(specs: SpecSet, interval: Duration) -> list[SpecError]:
     check_teams = not ({"Teams", "*"} & specs.failed_kinds)
     seen_services: dict[str, LoadedDocument] = {}
     for doc in specs.of_kind(ServiceDoc):
-        service: ServiceDoc = doc.model  # type: ignore[assignment]
+        service: ServiceDoc = doc.model
         src = doc.source
         if service.service in seen_services:
             first = seen_services[service.service].source
@@ -88,8 +88,8 @@ def document_errors(specs: SpecSet, interval: Duration) -> list[SpecError]:
                     )
                 )
             names.setdefault(slo.name, index)
-    for src, path, slo in slo_specs(specs):
-        errors += _check_slo(src, path, slo, interval)
+    for src, slo_path, slo in slo_specs(specs):
+        errors += _check_slo(src, slo_path, slo, interval)
     errors += budget_policy_errors(specs)
     return errors
 
@@ -101,7 +101,7 @@ def slo_specs(specs: SpecSet) -> Iterator[tuple[Document, PathKey, SLOSpec]]:
     hide a bad query in the next.
     """
     for doc in specs.of_kind(ServiceDoc):
-        service: ServiceDoc = doc.model  # type: ignore[assignment]
+        service: ServiceDoc = doc.model
         for index, slo in enumerate(service.slos):
             yield doc.source, ("slos", index), slo
     for src in specs.failed:
@@ -133,7 +133,7 @@ def policy_errors(specs: SpecSet, interval: Duration, built_in_tiers: set[str]) 
         )
     known = built_in_tiers
     for doc in policies[:1]:
-        for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
+        for name, spec in doc.model.tiers.items():
             if spec is not None:
                 errors += _tier_window_errors(doc.source, ("tiers", name), spec, interval)
             if spec is not None and spec.labels:
@@ -159,7 +159,7 @@ def _check_silent_page_teams(specs: SpecSet, teams: set[str]) -> list[SpecError]
     """`allow_silent_pages` names teams: a typo must not accept nothing (or the wrong team) silently."""
     errors = []
     for doc in specs.of_kind(PolicyDoc):
-        allowed = doc.model.settings.allow_silent_pages  # type: ignore[attr-defined]
+        allowed = doc.model.settings.allow_silent_pages
         for index, name in enumerate(allowed if isinstance(allowed, list) else []):
             if name not in teams:
                 errors.append(
@@ -174,7 +174,7 @@ def _check_silent_page_teams(specs: SpecSet, teams: set[str]) -> list[SpecError]
 def team_error(specs: SpecSet, team: str, message: str) -> SpecError:
     """An error at the team's key in the Teams document that defines it."""
     for doc in specs.of_kind(TeamsDoc):
-        if team in doc.model.teams:  # type: ignore[attr-defined]
+        if team in doc.model.teams:
             return doc.source.error(("teams", team), message, at_key=True)
     return SpecError(str(specs.root), 1, 1, message)
 
@@ -182,7 +182,7 @@ def team_error(specs: SpecSet, team: str, message: str) -> SpecError:
 def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:
     teams: dict[str, LoadedDocument] = {}
     for doc in specs.of_kind(TeamsDoc):
-        for name in doc.model.teams:  # type: ignore[attr-defined]
+        for name in doc.model.teams:
             if name in teams:
                 errors.append(
                     doc.source.error(
@@ -190,7 +190,7 @@ def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:
                     )
                 )
             teams.setdefault(name, doc)
-        errors += _template_text(doc.source, ("teams",), doc.model.model_dump(by_alias=True)["teams"])  # type: ignore[attr-defined]
+        errors += _template_text(doc.source, ("teams",), doc.model.model_dump(by_alias=True)["teams"])
     return set(teams)
 
 
@@ -210,7 +210,7 @@ def _template_text(src, path: tuple, value: object) -> list[SpecError]:
 def evaluation_interval(specs: SpecSet) -> Duration:
     """The Policy's rule evaluation interval (already range-checked by the schema), else the default."""
     for doc in specs.of_kind(PolicyDoc):
-        text = doc.model.settings.evaluation_interval  # type: ignore[attr-defined]
+        text = doc.model.settings.evaluation_interval
         if text:
             return parse_duration(text)
     return parse_duration(DEFAULT_EVALUATION_INTERVAL)

@@ -119,8 +119,8 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[dict]:
     for window in windows[1:]:
         plan = tiling(window.millis, base.millis)
         if window.millis in rungs:
-            rung = f"{duration_of(window.millis)}{sel}"
-            expr = f"{L.ERRORS_RATE}{rung}\n/\n({L.TOTAL_RATE}{rung} > 0)"
+            recorded = f"{duration_of(window.millis)}{sel}"
+            expr = f"{L.ERRORS_RATE}{recorded}\n/\n({L.TOTAL_RATE}{recorded} > 0)"
         elif plan is not None:
             expr = f"(\n{tile_sum(L.ERRORS_RATE, slo, plan, base)}\n)\n/\n(\n{tile_sum(L.TOTAL_RATE, slo, plan, base)}\n> 0)"
         else:  # no rung tiles this window: the smeared sum of the shortest rate

@@ -47,7 +47,7 @@ def summed(query: str) -> str:
         root = promql_parser.parse(query)
     except ValueError:
         root = None
-    if type(root).__name__ == "AggregateExpr" and str(root.op) == "sum" and root.modifier is None:
+    if isinstance(root, promql_parser.AggregateExpr) and str(root.op) == "sum" and root.modifier is None:
         return query
     return f"sum({query})"
 

@@ -91,7 +91,7 @@ def template_renders(out: Path, document: dict, tmp: Path) -> list[ToolResult]:
     template_files = sorted((out / TEMPLATES_DIR).glob("*.tmpl"))
     defines = sorted({name for path in template_files for name in _DEFINE.findall(path.read_text(encoding="utf-8"))})
     glob = str((out / TEMPLATES_DIR).resolve() / "*.tmpl")
-    results = []
+    results: list[ToolResult] = []
     for case, alert in fixture_alerts(out, document):
         data = tmp / f"fixture-{len(results)}.json"
         data.write_text(json.dumps(template_data(case, alert), indent=2), encoding="utf-8")

@@ -63,13 +63,13 @@ def receiver_global_errors(specs: SpecSet, _tiers: object = None) -> list[SpecEr
     readable; its own errors are reported when it is merged). In subtree mode
     sloforge cannot see the including config, so the receiver must set the field.
     """
-    subtree = any(doc.model.settings.alertmanager_output == "subtree" for doc in specs.of_kind(PolicyDoc))  # type: ignore[attr-defined]
+    subtree = any(doc.model.settings.alertmanager_output == "subtree" for doc in specs.of_kind(PolicyDoc))
     globals_ = {} if subtree else _base_globals(specs.root)
     if globals_ is None:
         return []
     errors = []
     for doc in specs.of_kind(TeamsDoc):
-        for team, spec in doc.model.teams.items():  # type: ignore[attr-defined]
+        for team, spec in doc.model.teams.items():
             for notify in ("page", "ticket", "info"):
                 receiver = getattr(spec, notify)
                 for kind, fields in RECEIVER_GLOBALS.items():
