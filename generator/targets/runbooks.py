@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import assert_never
 
 import jinja2
 
@@ -137,21 +138,25 @@ def _budget_events(slo: SLO) -> str | None:
 
 def _sli_text(slo: SLO) -> str:
     sli = slo.sli
-    if isinstance(sli, EventsSLI):
-        bad = "errors" if sli.errors is not None else "events that are not good"
-        return f"the share of {bad} among all events, from counters (traffic weighted)"
-    if isinstance(sli, LatencySLI):
-        selector = "{" + sli.selector + "}" if sli.selector else ""
-        return (
-            f"the share of requests slower than {sli.threshold} on the histogram "
-            f"{md_code(sli.histogram + selector)} (traffic weighted)"
-        )
-    if isinstance(sli, BoolGaugeSLI):
-        return f"the share of failed samples of {md_code(sli.metric)}: each sample is one probe, 0 is a failure"
-    return (
-        "an error ratio the spec computes itself; windows longer than the shortest one average "
-        "it over time, so a quiet hour counts as much as a busy one"
-    )
+    match sli:
+        case EventsSLI():
+            bad = "errors" if sli.errors is not None else "events that are not good"
+            return f"the share of {bad} among all events, from counters (traffic weighted)"
+        case LatencySLI():
+            selector = "{" + sli.selector + "}" if sli.selector else ""
+            return (
+                f"the share of requests slower than {sli.threshold} on the histogram "
+                f"{md_code(sli.histogram + selector)} (traffic weighted)"
+            )
+        case BoolGaugeSLI():
+            return f"the share of failed samples of {md_code(sli.metric)}: each sample is one probe, 0 is a failure"
+        case RawSLI():
+            return (
+                "an error ratio the spec computes itself; windows longer than the shortest one average "
+                "it over time, so a quiet hour counts as much as a busy one"
+            )
+        case _:
+            assert_never(sli)
 
 
 @dataclass(frozen=True)
