@@ -10,12 +10,16 @@ import datetime as dt
 import html
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from generator.live.budget_format import cells
 from generator.live.review import REPORT_MARKER, Review, SLOReview
 from generator.units.durations import human_duration
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -68,13 +72,13 @@ def budget_chart(review: SLOReview) -> str:
     return svg[svg.index("<svg") :]
 
 
-def _bands(axes: object, bounds: tuple[tuple[str, float | None], ...], low: float, top: float) -> None:
+def _bands(axes: Axes, bounds: tuple[tuple[str, float | None], ...], low: float, top: float) -> None:
     upper = top
     for index, (name, minimum) in enumerate(bounds):
         lower = low if minimum is None else minimum * 100
         color = BAND_COLORS[min(index, len(BAND_COLORS) - 2)] if minimum is not None else BAND_COLORS[-1]
-        axes.axhspan(lower, upper, color=color, alpha=0.12, linewidth=0)  # type: ignore[attr-defined]
-        axes.text(1.0, (lower + upper) / 2, f" {name}", va="center", fontsize=8, transform=axes.get_yaxis_transform())  # type: ignore[attr-defined]
+        axes.axhspan(lower, upper, color=color, alpha=0.12, linewidth=0)
+        axes.text(1.0, (lower + upper) / 2, f" {name}", va="center", fontsize=8, transform=axes.get_yaxis_transform())
         upper = lower
 
 

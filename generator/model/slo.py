@@ -13,6 +13,7 @@ from typing import Literal
 from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
 from generator.model.drafted import DraftedProse
 from generator.spec.defaults import DEFAULT_EVALUATION_INTERVAL, DEFAULT_SECRETS_DIR
+from generator.spec.schema import BusinessHours
 from generator.units.durations import Duration, parse_duration
 
 NotifyClass = Literal["page", "ticket"]
@@ -132,7 +133,7 @@ class Receiver:
 class Team:
     name: str
     receivers: tuple[tuple[str, tuple[Receiver, ...]], ...]  # (notify class, receivers)
-    business_hours: object | None = None  # spec.schema.BusinessHours, used by alertmanager
+    business_hours: BusinessHours | None = None  # used by alertmanager
     repeat_interval: tuple[tuple[str, str], ...] = ()  # (notify class, duration text)
     group_interval: tuple[tuple[str, str], ...] = ()
     source: str = ""

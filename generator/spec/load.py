@@ -117,7 +117,9 @@ def _validate_document(document: Document, errors: list[SpecError]) -> BaseModel
         errors.append(document.error((), f"a spec document must be a mapping, got {_kind_of(data)}"))
         return None
     api_version, kind = data.get("apiVersion"), data.get("kind")
-    model_class = schema.DOCUMENT_KINDS.get((api_version, kind))  # type: ignore[arg-type]
+    model_class = None
+    if isinstance(api_version, str) and isinstance(kind, str):
+        model_class = schema.DOCUMENT_KINDS.get((api_version, kind))
     if model_class is None:
         errors.append(_unknown_kind(document, api_version, kind))
         return None
