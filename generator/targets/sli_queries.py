@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import assert_never
 
 import promql_parser
 
@@ -58,32 +57,28 @@ def _matchers(*parts: str) -> str:
 
 
 def queries_for(sli: SLI, window: Duration) -> SLIQueries:
-    """The errors and total queries of one SLI kind over `window` (mypy checks that every kind is handled)."""
     w = window.text
-    match sli:
-        case EventsSLI():
-            total = summed(substitute_window(sli.total, w))
-            if sli.errors is not None:
-                errors = summed(substitute_window(sli.errors, w))
-                return SLIQueries(errors=f"{errors} or (0 * {total})", total=total)
-            good = summed(substitute_window(sli.good or "", w))
-            return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
-        case LatencySLI():
-            total = f"sum(rate({sli.histogram}_count{_matchers(sli.selector)}[{w}]))"
-            good = f"sum(rate({sli.histogram}_bucket{_matchers(sli.selector, le_matcher(sli.threshold))}[{w}]))"
-            return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
-        case BoolGaugeSLI():
-            # Each sample is one event; counts per window rather than per second.
-            total = f"sum(count_over_time({sli.metric}[{w}]))"
-            good = f"sum(sum_over_time({sli.metric}[{w}]))"
-            return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
-        case RawSLI():
-            # A ratio cannot be split: record it as errors with a total of 1 per
-            # evaluation, so long windows become its time average. `>= 0` drops NaN.
-            ratio = f"(({substitute_window(sli.error_ratio, w)}) >= 0)"
-            return SLIQueries(errors=f"avg({ratio})", total=None, traffic_weighted=False)
-        case _:
-            assert_never(sli)
+    if isinstance(sli, EventsSLI):
+        total = summed(substitute_window(sli.total, w))
+        if sli.errors is not None:
+            errors = summed(substitute_window(sli.errors, w))
+            return SLIQueries(errors=f"{errors} or (0 * {total})", total=total)
+        good = summed(substitute_window(sli.good or "", w))
+        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+    if isinstance(sli, LatencySLI):
+        total = f"sum(rate({sli.histogram}_count{_matchers(sli.selector)}[{w}]))"
+        good = f"sum(rate({sli.histogram}_bucket{_matchers(sli.selector, le_matcher(sli.threshold))}[{w}]))"
+        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+    if isinstance(sli, BoolGaugeSLI):
+        # Each sample is one event; counts per window rather than per second.
+        total = f"sum(count_over_time({sli.metric}[{w}]))"
+        good = f"sum(sum_over_time({sli.metric}[{w}]))"
+        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+    assert isinstance(sli, RawSLI)
+    # A ratio cannot be split: record it as errors with a total of 1 per
+    # evaluation, so long windows become its time average. `>= 0` drops NaN.
+    ratio = f"(({substitute_window(sli.error_ratio, w)}) >= 0)"
+    return SLIQueries(errors=f"avg({ratio})", total=None, traffic_weighted=False)
 
 
 _COUNTER_FUNCTION = re.compile(r"\b(increase|rate|irate)\s*\(")
