@@ -16,7 +16,7 @@ help:
 	@echo "make check     fail when $(OUT)/ differs from a fresh render of $(SPECS)/"
 	@echo "make ci        your specs' CI loop: drift check of $(OUT)/ against $(SPECS)/ and validate (docs/ci.md)"
 	@echo "make validate  promtool and amtool over $(OUT)/"
-	@echo "make lint      ruff (lint and format check)"
+	@echo "make lint      ruff (lint and format check) and mypy (generator/, bench/)"
 	@echo "make pytest    the test suite only"
 	@echo "make goldens   rewrite tests/cases/*/expected/ after an intended output change (review the diff)"
 	@echo "make tools     install promtool/amtool (apt-get as root), or say how"
@@ -57,6 +57,7 @@ tools:
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/ruff format --check generator tests bench
+	$(BIN)/mypy
 
 validate: $(STAMP) tools
 	$(BIN)/sloforge validate --out $(OUT)

@@ -23,12 +23,12 @@ from pathlib import Path
 from bench.naive import render_naive
 from bench.pyrra import pyrra_windows, render_pyrra
 from bench.specs import write_specs
-from generator.model.durations import format_duration
 from generator.model.slo import Model, Tier
 from generator.pipeline import load_model
 from generator.targets.rules import render_rules
 from generator.targets.yaml_text import dump_yaml
 from generator.tools.runner import PROMTOOL, run_tool
+from generator.units.durations import format_duration
 
 MINUTE = 60
 STEP_S = 60  # counters sampled and rules evaluated every minute
@@ -231,7 +231,9 @@ def run_scenario(name: str, rules: str, scenario: Scenario, model: Model, alerts
         last_m = max(found["max"], default=None)
         fired = None if first_m is None else first_m * 60
         still = last_m is None or last_m * 60 + STEP_S >= errors_s + TAIL_S
-        outcomes[(scenario.name, alert)] = Outcome(fired, None if still else last_m * 60 + STEP_S - errors_s)
+        outcomes[(scenario.name, alert)] = Outcome(
+            fired, None if still or last_m is None else last_m * 60 + STEP_S - errors_s
+        )
     return name, outcomes
 
 

@@ -35,10 +35,10 @@ from bench.synth import (
     series_prefixes,
     shapes,
 )
-from generator.model.durations import parse_duration
 from generator.pipeline import load_model
 from generator.targets import render_all
 from generator.targets.rules import RULES_DIR
+from generator.units.durations import parse_duration
 
 Log = Callable[[str], None]
 TOLERANCE = 0.01  # relative error allowed against the exact ratio

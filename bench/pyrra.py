@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.naive import events_of
-from generator.model.durations import format_duration
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model
 from generator.spec.promql import substitute_window
 from generator.targets import labels as L
 from generator.targets.rules import alert_labels, group_name, identity
 from generator.targets.yaml_text import dump_yaml
+from generator.units.durations import format_duration
+from generator.units.numbers import format_number
 
 MINUTE_MS = 60_000
 BASE_MS = 28 * 86_400_000

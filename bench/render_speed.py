@@ -11,7 +11,8 @@ from pathlib import Path
 
 from bench.specs import mixed_specs, write_specs
 from generator.model.build import build_model
-from generator.spec import load_specs, validate
+from generator.model.validate import validate
+from generator.spec import load_specs
 from generator.targets import render_all
 
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 from bench.evaluation import TOLERANCE, Check, EvalResult, RunResult
 from bench.render_speed import RenderTiming
 from bench.rule_test_speed import RuleTestTiming
-from generator.model.durations import parse_duration
+from generator.units.durations import parse_duration
 
 RENDER_TARGET_SLOS, RENDER_TARGET_SECONDS = 5000, 10.0
 COST_TARGET = 10.0  # naive evaluation time / sloforge evaluation time

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from generator.cli_common import EXIT_BAD_INPUT, err, out_console
+from generator.cli_common import out_console
+from generator.errors import UserInputError, WriteError
 
 
 @click.command()
@@ -33,8 +33,7 @@ def schema(schema_out: Path | None) -> None:
     try:
         schema_out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        err.print(f"error: cannot write {schema_out}: {exc.strerror or exc}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise WriteError(f"error: cannot write {schema_out}: {exc.strerror or exc}") from None
     out_console.print(f"wrote {schema_out}")
 
 
@@ -51,8 +50,7 @@ def init(directory: Path) -> None:
     try:
         created = init_repository(directory)
     except ScaffoldError as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(f"error: {exc}") from None
     for path in created:
         out_console.print(f"created {directory / path}", markup=False)
     out_console.print(

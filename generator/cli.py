@@ -2,45 +2,46 @@
 
 Shared options and helpers are in cli_common.py; other commands in their own modules.
 
-Exit codes: 0 success, 1 check or validation failure, 2 bad input.
+Exit codes (generator/errors.py): 0 success, 1 a failed check, tool or write, 2 bad input, 3 a budget
+gate that says no. Commands and helpers raise SloforgeError; `SloforgeGroup.invoke` prints it once and exits.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from generator import __version__
 from generator.ai.defaults import API_KEY_ENV, DEFAULT_MODEL, MODEL_ENV
 from generator.ai.drafts import load_drafts
 from generator.authoring_commands import init, schema
 from generator.cli_common import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
     alert_warnings,
     base_url_options,
+    cannot_write_error,
+    cli_model,
     deploy_format_option,
     err,
-    exit_cannot_write,
-    exit_unsafe,
     force_option,
     lock_timeout_option,
-    model_or_exit,
     out_console,
     out_option,
-    out_or_exit,
     policy_option,
     report_warnings,
     require_reviewed_option,
     review_drafts,
+    safe_out,
+    spec_input_error,
     specs_option,
     strict_option,
     unreviewed_option,
+    unsafe_out_error,
     with_options,
 )
+from generator.errors import CheckFailed, SloforgeError, ToolFailure, UserInputError, WriteError
 from generator.import_command import import_command
 from generator.live.command import budget as budget_command
 from generator.live.command import report as report_command
@@ -61,7 +62,22 @@ from generator.tools.discovery import ToolNotFound
 from generator.tools.validate import nothing_to_validate, validate_tree
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SloforgeGroup(click.Group):
+    """The one place a SloforgeError becomes printed lines and an exit code (no traceback, printed once)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SloforgeError as exc:
+            for line in exc.lines:
+                text = Text(line)
+                if line.startswith("error"):
+                    text.stylize("red", 0, len("error"))
+                err.print(text, highlight=False)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=SloforgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sloforge")
 def main() -> None:
     """Render SLO specs into Prometheus rules, rule tests, Alertmanager routing,
@@ -110,22 +126,19 @@ def render(
     Only reviewed drafts are used unless --include-unreviewed-drafts.
     Alert-quality warnings are printed (exit 0); --strict makes them errors.
     """
-    model = model_or_exit(
-        specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats
-    )
-    protected = out_or_exit(out, specs, policy, force)  # before the costly part: rendering
+    model = cli_model(specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats)
+    protected = safe_out(out, specs, policy, force)  # before the costly part: rendering
     review_drafts(specs, model, require_reviewed, "nothing was written.")
     tree = render_tree(model)
     report_warnings(alert_warnings(model), strict, "nothing was written.")
     try:
         drift = write_tree(tree, out, protected=protected, force=force, lock_timeout=lock_timeout)
     except UnsafeOutDir as exc:
-        exit_unsafe(exc)
+        raise unsafe_out_error(exc) from None
     except LockBusy as exc:
-        err.print(f"error: {exc}; nothing was written", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise WriteError(f"error: {exc}; nothing was written") from None
     except (OSError, TreeError) as exc:
-        exit_cannot_write(out, exc)
+        raise cannot_write_error(out, exc) from None
     slo_count = len(model.slos)
     out_console.print(
         f"rendered {slo_count} SLO(s) of {len(model.services)} service(s) into {out}/: "
@@ -155,27 +168,31 @@ def check(
 
     Also lists drafts that are unreviewed or stale (the SLO or the text changed since).
     """
-    model = model_or_exit(
-        specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats
-    )
+    model = cli_model(specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats)
     review_drafts(specs, model, require_reviewed, "review them, then set `reviewed: true`.")
     drift = compare(render_tree(model), read_tree(out))
     if drift.clean:
         out_console.print(f"{out}/ is up to date with {specs}/")
         return
-    for label, paths in (("missing", drift.added), ("stale", drift.changed), ("not rendered any more", drift.removed)):
-        for path in paths:
-            err.print(f"{label}: {out}/{path}")
-    err.print(f"{out}/ is out of date: run `make render` (or `sloforge render`) and commit the result.")
+    lines = [
+        f"{label}: {out}/{path}"
+        for label, paths in (
+            ("missing", drift.added),
+            ("stale", drift.changed),
+            ("not rendered any more", drift.removed),
+        )
+        for path in paths
+    ]
+    lines.append(f"{out}/ is out of date: run `make render` (or `sloforge render`) and commit the result.")
     from generator.targets.deploy import FORMAT_RENDERERS
 
     stray_formats = sorted({path.split("/")[0] for path in drift.removed} & set(FORMAT_RENDERERS))
     if stray_formats:
-        err.print(
+        lines.append(
             f"{out}/ has {', '.join(stray_formats)}/ from `render --format`: give `check` the same --format, "
             "or list the formats under `deploy.formats` in a Policy document (docs/deploy.md)."
         )
-    sys.exit(EXIT_FAILED)
+    raise CheckFailed(*lines)
 
 
 @main.command("validate")
@@ -183,17 +200,14 @@ def check(
 def validate_command(out: Path) -> None:
     """Run promtool and amtool over a rendered tree."""
     if not out.is_dir():
-        err.print(f"error: {out}/ does not exist; run `sloforge render --out {out}` first", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(f"error: {out}/ does not exist; run `sloforge render --out {out}` first")
     empty = nothing_to_validate(out)
     if empty:
-        err.print(f"error: {empty}; run `sloforge render --out {out}` first. Nothing was validated.", markup=False)
-        sys.exit(EXIT_FAILED)
+        raise CheckFailed(f"error: {empty}; run `sloforge render --out {out}` first. Nothing was validated.")
     try:
         results = validate_tree(out)
     except ToolNotFound as exc:
-        err.print(f"error: {exc}")
-        sys.exit(EXIT_FAILED)
+        raise ToolFailure(f"error: {exc}") from None
     failed = [result for result in results if not result.ok]
     for result in results:
         mark = "[green]ok[/green]  " if result.ok else "[red]FAIL[/red]"
@@ -202,7 +216,7 @@ def validate_command(out: Path) -> None:
             out_console.print(result.output, markup=False)
     out_console.print(f"validate: {len(results) - len(failed)} checks ok, {len(failed)} failed")
     if failed:
-        sys.exit(EXIT_FAILED)
+        raise CheckFailed()
 
 
 @main.command()
@@ -267,22 +281,23 @@ def draft(
     except ModuleNotFoundError as exc:
         if exc.name != "anthropic":
             raise
-        err.print("error: `sloforge draft` needs the anthropic client: pip install 'sloforge[draft]'", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(
+            "error: `sloforge draft` needs the anthropic client: pip install 'sloforge[draft]'"
+        ) from None
 
-    model = model_or_exit(specs, policy, None, None)
+    model = cli_model(specs, policy, None, None)
     try:
         selected = drafting.select(model, services, slo_names)
     except drafting.SelectionError as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(f"error: {exc}") from None
     if mark_reviewed:
         _mark_reviewed(specs, model, selected)
         return
     api_key = os.environ.get(API_KEY_ENV) or None
     if not api_key and not dry_run:
-        err.print(f"error: {API_KEY_ENV} is not set; export it, or use --dry-run to see what would be drafted")
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(
+            f"error: {API_KEY_ENV} is not set; export it, or use --dry-run to see what would be drafted"
+        )
     options = drafting.Options(model_id, api_key, force, concurrency, timeout, max_retries, max_tokens)
     steps = drafting.plan(model, load_drafts(specs, model).files, selected, force)
     if dry_run:
@@ -291,7 +306,7 @@ def draft(
     report = drafting.run(steps, model, specs, options, err)
     out_console.print(drafting.summary(report))
     if report.failed:
-        sys.exit(EXIT_FAILED)
+        raise ToolFailure()  # the summary above names the failed requests
 
 
 def _mark_reviewed(specs: Path, model: Model, selected: list) -> None:
@@ -300,9 +315,7 @@ def _mark_reviewed(specs: Path, model: Model, selected: list) -> None:
     try:
         marked = mark_reviewed(specs, model, selected)
     except SpecErrors as exc:
-        for error in exc.errors:
-            err.print(f"error {error}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise spec_input_error(exc, f"{len(exc.errors)} error(s) in drafts.") from None
     for key in marked:
         out_console.print(f"reviewed {key}", markup=False)
     out_console.print(f"{len(marked)} draft(s) marked reviewed; render uses them until their text changes")

@@ -1,4 +1,4 @@
-"""Shared pieces of the command line: consoles, exit codes, options, loading the model or exiting.
+"""Shared pieces of the command line: consoles, options, loading the model or raising a SloforgeError.
 
 Commands live in cli.py (render, check, validate, draft), proof_commands.py (explain, simulate),
 authoring_commands.py (schema, init), import_command.py and live/command.py (budget, report).
@@ -6,7 +6,6 @@ authoring_commands.py (schema, init), import_command.py and live/command.py (bud
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from generator.ai.drafts import review_issues
+from generator.errors import CheckFailed, UserInputError, WriteError, error_lines
 from generator.model.slo import Model
 from generator.output import (
     DEFAULT_LOCK_TIMEOUT,
@@ -26,8 +26,6 @@ from generator.pipeline import load_model
 from generator.spec import SpecErrors
 from generator.spec.safe_text import base_url_problem
 
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
-MAX_PRINTED_ERRORS = 200  # a generated or hostile file can hold 100,000 mistakes; the first ones are enough
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 
@@ -96,7 +94,7 @@ deploy_format_option = click.option(
 )
 
 
-def model_or_exit(
+def cli_model(
     specs: Path,
     policy: Path | None,
     runbook_base_url: str | None,
@@ -116,12 +114,14 @@ def model_or_exit(
             raise SpecErrors(errors)
         return model
     except SpecErrors as exc:
-        for error in exc.errors[:MAX_PRINTED_ERRORS]:
-            err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
-        if len(exc.errors) > MAX_PRINTED_ERRORS:
-            err.print(f"... and {len(exc.errors) - MAX_PRINTED_ERRORS} more")
-        err.print(f"{len(exc.errors)} error(s) in specs; nothing was written.")
-        sys.exit(EXIT_BAD_INPUT)
+        raise spec_input_error(exc) from None
+
+
+def spec_input_error(exc: SpecErrors, summary: str | None = None) -> UserInputError:
+    """Spec errors as the one bad-input error the CLI prints (each error once, then the count)."""
+    return UserInputError(
+        *error_lines(exc.errors, summary or f"{len(exc.errors)} error(s) in specs; nothing was written.")
+    )
 
 
 require_reviewed_option = click.option(
@@ -132,11 +132,13 @@ require_reviewed_option = click.option(
 def review_drafts(specs: Path, model: Model, require_reviewed: bool, verb: str) -> None:
     """Report draft entries people still have to review; with --require-reviewed they fail the command."""
     issues = review_issues(specs, model)
-    for issue in issues:
-        err.print(f"{'error' if require_reviewed else 'warning'}: draft {issue}", markup=False)
     if issues and require_reviewed:
-        err.print(f"{len(issues)} draft issue(s) and --require-reviewed: {verb}")
-        sys.exit(EXIT_FAILED)
+        raise CheckFailed(
+            *(f"error: draft {issue}" for issue in issues),
+            f"{len(issues)} draft issue(s) and --require-reviewed: {verb}",
+        )
+    for issue in issues:
+        err.print(f"warning: draft {issue}", markup=False)
 
 
 unreviewed_option = click.option(
@@ -172,12 +174,10 @@ def alert_warnings(model: Model, slos: list | None = None) -> list:
 
 
 def report_warnings(warnings: list, strict: bool, verb: str) -> None:
-    for warning in warnings:
-        label = "[red]error[/red]" if strict else "[yellow]warning[/yellow]"
-        err.print(f"{label} {escape(str(warning))}", markup=True, highlight=False)
     if warnings and strict:
-        err.print(f"{len(warnings)} warning(s) treated as errors (--strict); {verb}")
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(*error_lines(warnings, f"{len(warnings)} warning(s) treated as errors (--strict); {verb}"))
+    for warning in warnings:
+        err.print(f"[yellow]warning[/yellow] {escape(str(warning))}", markup=True, highlight=False)
 
 
 force_option = click.option(
@@ -194,38 +194,39 @@ lock_timeout_option = click.option(
 )
 
 
-def out_or_exit(out: Path, specs: Path, policy: Path | None, force: bool) -> list[tuple[str, Path]]:
+def safe_out(out: Path, specs: Path, policy: Path | None, force: bool) -> list[tuple[str, Path]]:
     """Refuse an OUT sloforge must not write into before spending time on rendering."""
     protected = [("specs directory", specs)] + ([("policy file", policy)] if policy else [])
     try:
         ensure_safe_out(out, protected, force)
     except UnsafeOutDir as exc:
-        exit_unsafe(exc)
+        raise unsafe_out_error(exc) from None
     except OSError as exc:
-        exit_cannot_write(out, exc)
+        raise cannot_write_error(out, exc) from None
     return protected
 
 
-def exit_unsafe(exc: UnsafeOutDir) -> None:
-    err.print(f"error: {exc}", markup=False)
-    if not exc.forceable:
-        err.print("nothing was written; this directory cannot be used even with --force (see docs/output-dir.md)")
-    sys.exit(EXIT_BAD_INPUT)
+def unsafe_out_error(exc: UnsafeOutDir) -> UserInputError:
+    """An OUT sloforge must not write into is bad input: exit 2, nothing written."""
+    if exc.forceable:
+        return UserInputError(f"error: {exc}")
+    return UserInputError(
+        f"error: {exc}",
+        "nothing was written; this directory cannot be used even with --force (see docs/output-dir.md)",
+    )
 
 
-def exit_cannot_write(out: Path, exc: OSError | TreeError) -> None:
-    """A failed write is reported like bad input (exit 2, as documented), never as a traceback."""
+def cannot_write_error(out: Path, exc: OSError | TreeError) -> WriteError:
+    """A failed write is an I/O failure (exit 1), not bad input, and never a traceback."""
     reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
     where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
-    err.print(
+    return WriteError(
         f"error: cannot write {out}/: {reason}{where}; each file in it is still either its previous or its new "
-        "version: run the render again once the cause is fixed",
-        markup=False,
+        "version: run the render again once the cause is fixed"
     )
-    sys.exit(EXIT_BAD_INPUT)
 
 
-def select_or_exit(model: Model, selection: str | None, *, one: bool = False) -> list:
+def selected_slos(model: Model, selection: str | None, *, one: bool = False) -> list:
     """SLOs named by SERVICE or SERVICE/SLO (all when None); unknown names exit 2 with suggestions."""
     from generator.spec.load import did_you_mean
 
@@ -234,16 +235,15 @@ def select_or_exit(model: Model, selection: str | None, *, one: bool = False) ->
     service, _, name = selection.partition("/")
     services = {s.name: s for s in model.services}
     if service not in services:
-        err.print(f"error: no service {service!r}{did_you_mean(service, sorted(services))}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(f"error: no service {service!r}{did_you_mean(service, sorted(services))}")
     slos = [slo for slo in services[service].slos if not name or slo.name == name]
     if not slos:
         known = sorted(slo.name for slo in services[service].slos)
-        err.print(f"error: {service} has no SLO {name!r}{did_you_mean(name, known)}; it has {', '.join(known)}")
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(
+            f"error: {service} has no SLO {name!r}{did_you_mean(name, known)}; it has {', '.join(known)}"
+        )
     if one and len(slos) != 1:
-        err.print(f"error: name one SLO as SERVICE/SLO, e.g. {slos[0].key}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(f"error: name one SLO as SERVICE/SLO, e.g. {slos[0].key}")
     return slos
 
 

@@ -1,23 +1,22 @@
 """`sloforge import`: Sloth, OpenSLO and Pyrra specs in, sloforge specs out, with a summary.
 
-Exit codes: 0 everything imported, 1 some SLOs skipped, 2 unreadable or
-invalid input or files in the way (then nothing is written).
+Exit codes: 0 everything imported, 1 some SLOs skipped or a file could not be
+written, 2 unreadable or invalid input or files in the way (then nothing is written).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
+from generator.errors import SloforgeError, UserInputError, WriteError, error_lines
 from generator.importers.check import reject_unrenderable
 from generator.importers.run import FORMATS, ImportRun, run_import
 from generator.importers.writer import existing, planned_files, write_files
 
-EXIT_SKIPPED, EXIT_BAD_INPUT = 1, 2
+EXIT_SKIPPED = 1
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -35,10 +34,8 @@ def import_command(
     """Import Sloth, OpenSLO or Pyrra SLO specs as sloforge specs (one file per service)."""
     result = run_import(list(paths), source_format, team)
     if result.batch.errors:
-        for error in sorted(set(result.batch.errors)):
-            err.print(f"[red]error[/red] {escape(str(error))}", markup=True)
-        err.print(f"{len(set(result.batch.errors))} error(s) in the input; nothing was written.")
-        sys.exit(EXIT_BAD_INPUT)
+        errors = sorted(set(result.batch.errors))
+        raise UserInputError(*error_lines(errors, f"{len(errors)} error(s) in the input; nothing was written."))
     reject_unrenderable(result)
     files = planned_files(result)
     problems = [
@@ -49,20 +46,14 @@ def import_command(
     if not force:
         problems += [f"{path} already exists; use --force to overwrite it" for path in existing(out, files)]
     if problems:
-        for problem in dict.fromkeys(problems):
-            err.print(f"[red]error[/red] {escape(problem)}", markup=True)
-        err.print("nothing was written.")
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(*(f"error {problem}" for problem in dict.fromkeys(problems)), "nothing was written.")
     try:
         write_files(out, files)
     except OSError as exc:
-        err.print(
-            f"[red]error[/red] cannot write to {escape(str(out))}: {escape(exc.strerror or str(exc))}", markup=True
-        )
-        sys.exit(EXIT_BAD_INPUT)
+        raise WriteError(f"error cannot write to {out}: {exc.strerror or exc}") from None
     print_summary(result, out, files)
     if result.batch.skips or not result.batch.slos:
-        sys.exit(EXIT_SKIPPED)
+        raise SloforgeError(exit_code=EXIT_SKIPPED)  # the summary above names what was skipped
 
 
 def print_summary(result: ImportRun, out: Path, files: dict[str, str]) -> None:

@@ -22,7 +22,7 @@ import shutil
 import stat
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,7 +276,8 @@ def _flush(dirs: _Dirs, paths: list[str]) -> None:
 
 
 @functools.cache
-def _syncfs():  # type: ignore[no-untyped-def]
+def _syncfs() -> Callable[[int], int] | None:
+    """syncfs(2) from libc on Linux (one flush for the whole filesystem), else None."""
     if not sys.platform.startswith("linux"):
         return None
     return getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)

@@ -16,12 +16,13 @@ from generator.ai.drafts import with_drafts
 from generator.ai.store import draft_files, read_draft_file
 from generator.model.build import build_model
 from generator.model.slo import Model
-from generator.spec import SpecError, SpecErrors, SpecSet, load_specs, secrets, validate
-from generator.spec.alertmanager_base import receiver_global_errors, with_alertmanager_base
+from generator.model.validate import validate
+from generator.spec import SpecError, SpecErrors, SpecSet, load_specs, secrets
 from generator.spec.load import display_name
 from generator.spec.validate import team_error
 from generator.spec.yaml_source import parse_documents
 from generator.targets import RENDERERS, render_all, render_with
+from generator.targets.alertmanager.base import receiver_global_errors, with_alertmanager_base
 from generator.targets.alertmanager.base_inhibit import page_muting_rules
 from generator.targets.alertmanager.checks import silent_pages
 from generator.targets.collisions import output_collisions

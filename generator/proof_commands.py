@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from generator.cli_common import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
     alert_warnings,
-    err,
+    cli_model,
     format_option,
-    model_or_exit,
     out_console,
     policy_option,
     report_warnings,
-    select_or_exit,
+    selected_slos,
+    spec_input_error,
     specs_option,
     strict_option,
 )
+from generator.errors import CheckFailed, ToolFailure, UserInputError
 from generator.spec import SpecErrors
 from generator.tools.discovery import ToolNotFound
 
@@ -42,8 +39,8 @@ def explain(specs: Path, policy: Path | None, selection: str | None, output_form
 
     from generator.reports import explain_data, print_explain
 
-    model = model_or_exit(specs, policy, None, None)
-    slos = select_or_exit(model, selection)
+    model = cli_model(specs, policy, None, None)
+    slos = selected_slos(model, selection)
     warnings = alert_warnings(model, slos)
     if output_format == "json":
         click.echo(json.dumps(explain_data(slos, warnings), indent=2))
@@ -86,8 +83,8 @@ def simulate(
     from generator.reports import print_simulation, simulation_data
     from generator.tools import simulate as sim
 
-    model = model_or_exit(specs, policy, None, None)
-    slo = select_or_exit(model, target, one=True)[0]
+    model = cli_model(specs, policy, None, None)
+    slo = selected_slos(model, target, one=True)[0]
     try:
         if scenario is not None:
             if error_ratio or duration or after:
@@ -99,20 +96,16 @@ def simulate(
             plan_input = sim.scenario_from_options(error_ratio, duration, after, slo)
         plan = sim.plan_simulation(slo, model.settings, plan_input)
     except SpecErrors as exc:
-        for error in exc.errors:
-            err.print(f"[red]error[/red] {escape(str(error))}", markup=True, highlight=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise spec_input_error(exc, f"{len(exc.errors)} error(s) in the scenario.") from None
     except sim.ScenarioError as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        raise UserInputError(f"error: {exc}") from None
     try:
         result = sim.verify(plan)
     except ToolNotFound as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_FAILED)
+        raise ToolFailure(f"error: {exc}") from None
     if output_format == "json":
         click.echo(json.dumps(simulation_data(plan, result), indent=2))
     else:
         print_simulation(out_console, plan, result)
     if not result.ok:
-        sys.exit(EXIT_FAILED)
+        raise CheckFailed()

@@ -12,14 +12,14 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from generator.model.durations import format_duration, human_duration
 from generator.model.low_traffic import counts_events, smallest_page
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
 from generator.model.warnings import SpecWarning, percent
 from generator.model.workbook import tier_facts
 from generator.tools.runner import ToolResult
 from generator.tools.simulate import Plan, burn_text, relative
+from generator.units.durations import format_duration, human_duration
+from generator.units.numbers import format_number
 
 
 def _duration(seconds: float) -> str:

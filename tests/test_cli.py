@@ -113,9 +113,52 @@ def test_unwritable_output_is_a_clear_error(runner, specs_dir, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     result = runner.invoke(main, ["render", "--specs", str(specs_dir), "--out", str(blocker / "out")])
-    assert result.exit_code == 2
-    assert "cannot write" in result.output
+    assert result.exit_code == 1  # a failed write is an I/O failure (1), not bad input (2)
+    assert result.stderr.count("cannot write") == 1  # printed once
     assert isinstance(result.exception, SystemExit)  # a clean exit, not a traceback
+
+
+def test_a_write_that_fails_midway_exits_1_and_says_so_once(runner, specs_dir, tmp_path, monkeypatch):
+    import errno
+
+    import generator.cli
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "x.yaml"))
+
+    monkeypatch.setattr(generator.cli, "write_tree", disk_full)
+    result = runner.invoke(main, ["render", "--specs", str(specs_dir), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("cannot write") == 1 and "No space left on device" in result.stderr
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_each_spec_error_is_printed_once_with_exit_2(runner, specs_dir, tmp_path):
+    specs = tmp_path / "specs"
+    shutil.copytree(specs_dir, specs)
+    spec = next(path for path in sorted(specs.glob("*.yaml")) if "objective:" in path.read_text())
+    spec.write_text(spec.read_text().replace("objective:", "objective: 250 #", 1))
+    result = runner.invoke(main, ["render", "--specs", str(specs), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error ")]
+    assert errors and len(errors) == len(set(errors)), result.stderr
+    assert result.stderr.count("error(s) in specs; nothing was written.") == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["validate", "--out", "does-not-exist"], 2),  # bad input
+        (["explain", "--specs", "does-not-exist"], 2),
+    ],
+)
+def test_errors_from_helpers_are_printed_once_by_the_group(runner, tmp_path, monkeypatch, args, code):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, args)
+    assert result.exit_code == code, result.output
+    first = next(line for line in result.stderr.splitlines() if line.startswith("error"))
+    assert result.stderr.count(first) == 1
 
 
 def test_two_process_render_gives_the_same_tree(monkeypatch, example_model):

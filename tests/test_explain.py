@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from fixture_paths import TEAMS
 
 from generator.cli import main
-from generator.model.numbers import format_number
 from generator.model.warnings import model_warnings
 from generator.model.workbook import tier_facts
 from generator.output import read_tree
 from generator.pipeline import load_model
+from generator.units.numbers import format_number
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import yaml
 from click.testing import CliRunner
 
 from generator.cli import main
+from generator.model.validate import validate
 from generator.spec.errors import SpecErrors
 from generator.spec.load import load_specs
-from generator.spec.validate import validate
 
 SLOTH = """\
 version: "prometheus/v1"

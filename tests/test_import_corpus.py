@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from generator.cli import main
 from generator.importers.run import SUFFIXES
+from generator.model.validate import validate
 from generator.spec.load import load_specs
-from generator.spec.validate import validate
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECTS = ("sloth", "openslo", "pyrra")

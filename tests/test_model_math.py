@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from generator.model.durations import DurationError, format_duration, parse_duration
-from generator.model.numbers import format_number
 from generator.model.policy import DEFAULT_TIERS, burn_factor, resolve_tier
 from generator.model.workbook import detection_seconds, tier_facts
+from generator.units.durations import DurationError, format_duration, parse_duration
+from generator.units.numbers import format_number
 
 
 def factors(window: str) -> list[Decimal]:

@@ -339,7 +339,7 @@ def test_a_second_render_waits_for_the_lock_or_fails_cleanly(tmp_path):
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         busy = run_render(specs, out, "--lock-timeout", "0.2")
-        assert busy.returncode == 2, busy.stderr
+        assert busy.returncode == 1, busy.stderr  # not bad input: the same command works once the lock is free
         assert "another sloforge render is writing" in busy.stderr and "Traceback" not in busy.stderr
         assert read_tree(out) == before
         started = time.monotonic()

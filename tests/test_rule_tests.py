@@ -17,7 +17,6 @@ import pytest
 import yaml
 from fixture_paths import TEAMS
 
-from generator.model.numbers import format_number
 from generator.model.synthetic import (
     Phase,
     matcher_holds,
@@ -43,6 +42,7 @@ from generator.targets.rule_tests import (
     service_tests,
 )
 from generator.tools.promtool_tests import rule_test_files, run_rule_test, run_rule_tests
+from generator.units.numbers import format_number
 
 
 def _groups(rendered: Path, service: str) -> list[dict]:

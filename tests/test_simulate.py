@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.model.durations import parse_duration
-from generator.model.numbers import format_number
 from generator.model.workbook import detection_seconds
 from generator.tools import simulate as sim
+from generator.units.durations import parse_duration
+from generator.units.numbers import format_number
 
 
 @pytest.fixture

@@ -282,9 +282,10 @@ def _judge_runbook(runbook: object, rules: TextRules, verdict: Verdict) -> None:
         verdict.rejected.append(f"runbook.{key}: ignored: not a runbook section sloforge drafts")
     for name in RUNBOOK_LISTS:
         kept = _judge_list(runbook.get(name, []), f"runbook.{name}", lambda item: check_item(item, rules), verdict)
-        setattr(verdict.runbook, name, [item.strip() for _, item in kept])
+        setattr(verdict.runbook, name, [str(item).strip() for _, item in kept])  # check_item passed: a str
     queries: list[QueryText] = []
     for index, item in _judge_list(runbook.get("investigation", []), "runbook.investigation", _dict_only, verdict):
+        assert isinstance(item, dict)  # _dict_only passed
         where = f"runbook.investigation[{index}]"
         extra = sorted(set(item) - {"title", "query"})
         problem = check_title(item.get("title"), rules) or check_query(item.get("query"), set(rules.metrics))

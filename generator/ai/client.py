@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import cast
 
 import anthropic
+from anthropic.types import MessageParam, TextBlockParam, ToolChoiceToolParam, ToolParam
 
 from generator.ai.defaults import API_KEY_ENV, BASE_URL_ENV
 from generator.ai.prompts import SYSTEM_PROMPT, TOOL, TOOL_NAME, user_message
@@ -57,13 +59,16 @@ def make_client(api_key: str, timeout: float, max_retries: int) -> anthropic.Ant
 
 def request_draft(client: anthropic.Anthropic, model_id: str, slo: SLO, model: Model, max_tokens: int) -> Answer:
     """Ask for one SLO's draft with forced tool use; API errors propagate to the caller."""
+    system: list[TextBlockParam] = [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}]
+    tool_choice: ToolChoiceToolParam = {"type": "tool", "name": TOOL_NAME, "disable_parallel_tool_use": True}
+    messages: list[MessageParam] = [{"role": "user", "content": user_message(slo, model)}]
     message = client.messages.create(
         model=model_id,
         max_tokens=max_tokens,
-        system=[{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
-        tools=[TOOL],  # type: ignore[list-item]
-        tool_choice={"type": "tool", "name": TOOL_NAME, "disable_parallel_tool_use": True},
-        messages=[{"role": "user", "content": user_message(slo, model)}],
+        system=system,
+        tools=[cast(ToolParam, TOOL)],  # TOOL is plain data (prompts.py loads without the SDK)
+        tool_choice=tool_choice,
+        messages=messages,
     )
     usage = _usage(getattr(message, "usage", None))
     if not isinstance(getattr(message, "content", None), list):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-from generator.model.durations import Duration
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model
 from generator.targets import labels as L
 from generator.targets.investigation import allowed_metrics, raw_queries, recorded_series
 from generator.targets.rules import alert_labels
+from generator.units.durations import Duration
+from generator.units.numbers import format_number
 
 FINGERPRINT_LENGTH = 16
 

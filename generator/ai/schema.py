@@ -62,4 +62,4 @@ class DraftsDoc(_Strict):
 
 
 def new_document(service: str) -> DraftsDoc:
-    return DraftsDoc(apiVersion=API_VERSION, kind=DRAFTS_KIND, service=service)
+    return DraftsDoc.model_validate({"apiVersion": API_VERSION, "kind": DRAFTS_KIND, "service": service})

@@ -6,8 +6,10 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -79,7 +81,7 @@ def read_draft_file(path: Path, specs: Path) -> DraftFile:
     return DraftFile(path, document, doc)
 
 
-def _position(document: Document, error: dict) -> SpecError:
+def _position(document: Document, error: Mapping[str, Any]) -> SpecError:
     path: list[str | int] = []
     node = document.data
     for part in error["loc"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 FAST_ROUTE_TIMING = {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1m"}
 TIME_BASED = ("active_time_intervals", "mute_time_intervals")
@@ -30,7 +31,9 @@ def demo_alertmanager_config(rendered: dict | None, webhook_url: str) -> dict:
     timings shrink to seconds and business-hours muting is dropped so a page
     arrives whenever the demo runs. Without a rendered config, one route.
     """
-    config = copy.deepcopy(rendered) if rendered else {"route": {"receiver": "demo"}, "receivers": [{"name": "demo"}]}
+    config: dict[str, Any] = (
+        copy.deepcopy(rendered) if rendered else {"route": {"receiver": "demo"}, "receivers": [{"name": "demo"}]}
+    )
     config["global"] = {"resolve_timeout": "1m"}
     for key in ("templates", "time_intervals", "mute_time_intervals"):
         config.pop(key, None)

@@ -39,7 +39,7 @@ class WebhookListener:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/alerts"
+        return f"http://{host!s}:{port}/alerts"  # an AF_INET server: host is a str, never bytes
 
     def start(self) -> WebhookListener:
         self.thread.start()

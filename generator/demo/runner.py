@@ -23,7 +23,6 @@ import yaml
 from generator.demo.configs import demo_alertmanager_config, prometheus_config
 from generator.demo.exporter import Exporter
 from generator.demo.listener import WebhookListener
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model, Tier
 from generator.output import write_tree
 from generator.pipeline import load_model
@@ -31,6 +30,7 @@ from generator.targets import labels as L
 from generator.targets import render_all
 from generator.targets.rules import windows_of
 from generator.tools.servers import Process, ServerError, find_binary, free_port, start, stop, wait_ready
+from generator.units.numbers import format_number
 
 DEMO_SPECS = Path(__file__).resolve().parent / "specs"
 DEMO_FAULTS = ("error-spike", "outage")  # the faults that break the demo's availability SLO

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from generator.importers.common import Skip
 from generator.importers.run import ImportRun
+from generator.model.validate import validate
 from generator.spec.errors import SpecErrors
 from generator.spec.load import LoadedDocument, SpecSet
 from generator.spec.schema import PolicyDoc, ServiceDoc, TeamsDoc
-from generator.spec.validate import validate
 from generator.spec.yaml_source import Document
 
 
@@ -29,12 +29,12 @@ def reject_unrenderable(result: ImportRun) -> None:
     batch = result.batch
     policy: list[LoadedDocument] = []
     if batch.policy_tiers:
-        data = {"apiVersion": "sloforge/v1", "kind": "Policy", "tiers": batch.policy_tiers}
-        policy = [_loaded("policy.yaml", PolicyDoc.model_validate(data), data)]
+        tiers = {"apiVersion": "sloforge/v1", "kind": "Policy", "tiers": batch.policy_tiers}
+        policy = [_loaded("policy.yaml", PolicyDoc.model_validate(tiers), tiers)]
     kept = []
     for slo in batch.slos:
         team = result.teams[slo.service]
-        data = {"apiVersion": "sloforge/v1", "kind": "Service", "service": slo.service, "team": team}
+        data: dict[str, object] = {"apiVersion": "sloforge/v1", "kind": "Service", "service": slo.service, "team": team}
         if slo.service_labels:
             data["labels"] = slo.service_labels
         data["slos"] = [slo.slo]

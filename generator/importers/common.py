@@ -194,9 +194,10 @@ def window_query(query: str, path: PathKey, approximations: list[str], *, counte
     if WINDOW_PLACEHOLDER.search(query):
         result = query
     elif counter:
-        result = _rate_of_counter(query)
-        if result is None:
+        rated = _rate_of_counter(query)
+        if rated is None:
             raise Unsupported(path, f"counter query {query!r} is not a selector or a sum of one; cannot add rate()")
+        result = rated
         approximations.append("counter query wrapped in rate(...[{{.window}}])")
     else:
         ranged, count = re.subn(r"\[\s*\d+(?:ms|s|m|h|d|w|y)\s*(:[^\]]*)?\]", "[{{.window}}]", query)

@@ -29,9 +29,9 @@ from generator.importers.common import (
     usable_labels,
     window_query,
 )
-from generator.model.durations import DurationError, parse_duration
 from generator.model.policy import DEFAULT_TIERS
 from generator.spec.yaml_source import Document, PathKey
+from generator.units.durations import DurationError, parse_duration
 
 VERSIONS = ("openslo/v1", "openslo/v1alpha")
 UNIT_SUFFIX = {"day": "d", "week": "w", "hour": "h", "month": None, "quarter": None, "year": None}
@@ -143,7 +143,8 @@ def _check_object(data: dict, path: PathKey) -> None:
 
 
 def _label(data: dict) -> str:
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    metadata = data.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     return f"{data.get('kind', '?')} {metadata.get('name', '?')}"
 
 
@@ -250,7 +251,9 @@ def _labels(metadata: dict, notes: list[str]) -> tuple[dict[str, str], str | Non
     return usable_labels({k: v for k, v in flat.items() if k != "team"}, "SLO", notes), team_hint
 
 
-def _indicator(document: Document, spec: dict, path: PathKey, catalog: Catalog) -> tuple:
+def _indicator(
+    document: Document, spec: dict, path: PathKey, catalog: Catalog
+) -> tuple[Document, PathKey, dict, Catalog]:
     if "indicator" in spec:
         indicator = mapping(spec["indicator"], path + ("indicator",), "indicator")
         return (
@@ -364,8 +367,8 @@ def _alert_tiers(
                 continue
             try:
                 lookback = parse_duration(str(body.get("lookbackWindow")))
-                factor = float(body.get("threshold"))
-            except (DurationError, TypeError, ValueError):
+                factor = float(body["threshold"])
+            except (DurationError, KeyError, TypeError, ValueError):
                 notes.append("burnrate condition without a valid lookbackWindow and threshold: not mapped")
                 continue
             tier = next((t for t in DEFAULT_TIERS if t.long_window == lookback), None)

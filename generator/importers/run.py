@@ -124,7 +124,7 @@ def run_import(paths: list[Path], source_format: str | None = None, team: str | 
             if fmt == "sloth":
                 batch.extend(import_sloth(document))
             elif fmt == "pyrra":
-                if document.data.get("apiVersion") != PYRRA_API_VERSION:  # type: ignore[union-attr]
+                if not isinstance(document.data, dict) or document.data.get("apiVersion") != PYRRA_API_VERSION:
                     batch.errors.append(
                         document.error(("apiVersion",), f"unknown Pyrra apiVersion; expected {PYRRA_API_VERSION}")
                     )

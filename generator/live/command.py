@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from generator.errors import CheckFailed, SloforgeError, UserInputError, WriteError
 from generator.live.budget import GATE_FROZEN, NoData, collect, without_data
 from generator.live.budget_format import as_json, as_markdown, as_table
 from generator.live.prometheus_api import (
@@ -26,9 +27,7 @@ from generator.live.prometheus_api import (
     check_url,
 )
 from generator.live.review import REPORT_MARKER, collect_review
-from generator.model.durations import DurationError, parse_duration
-
-EXIT_FAILED, EXIT_USAGE = 1, 2
+from generator.units.durations import DurationError, parse_duration
 
 
 def connection_options(func):
@@ -96,12 +95,7 @@ def connect(
             insecure_skip_verify=insecure_skip_verify,
         )
     except ConnectionSettingsError as exc:
-        _err().print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_USAGE)
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+        raise UserInputError(f"error: {exc}") from None
 
 
 @click.command("budget")
@@ -118,13 +112,11 @@ def budget(
     **auth: object,
 ) -> None:
     """Error budget, burn rates, stage and action per SLO, read from Prometheus's recorded series."""
-    err = _err()
     connection = connect(url, **auth)  # type: ignore[arg-type]
     try:
         rows = collect(connection, services)
     except (PrometheusUnavailable, NoData) as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_FAILED)
+        raise CheckFailed(f"error: {exc}") from None
     if output_format == "json":
         click.echo(as_json(rows), nl=False)
     elif output_format == "markdown":
@@ -133,18 +125,17 @@ def budget(
         wide = None if sys.stdout.isatty() else 200  # piped into a log: do not cut columns at 80
         Console(highlight=False, width=wide).print(as_table(rows))
     blind = without_data(rows)
-    for row in blind:
-        err.print(
-            f"error: no budget data for {row.service}/{row.slo} (no traffic in its window, or rules not loaded)",
-            markup=False,
-        )
     if blind:
-        sys.exit(EXIT_FAILED)
+        raise CheckFailed(
+            *(
+                f"error: no budget data for {row.service}/{row.slo} (no traffic in its window, or rules not loaded)"
+                for row in blind
+            )
+        )
     frozen = [row for row in rows if row.freeze]
     if gate and frozen:
         names = ", ".join(f"{row.service}/{row.slo} ({row.stage})" for row in frozen)
-        err.print(f"gate: closed: {names} in a freezing stage", markup=False)
-        sys.exit(GATE_FROZEN)
+        raise SloforgeError(f"gate: closed: {names} in a freezing stage", exit_code=GATE_FROZEN)
 
 
 def _secret(path: Path | None, env: str, flag: str) -> str | None:
@@ -168,49 +159,44 @@ def _secret(path: Path | None, env: str, flag: str) -> str | None:
 @click.option("--force", is_flag=True, help="Overwrite a file that is not an earlier sloforge report.")
 def report(url: str, services: tuple[str, ...], out_file: Path, period: str, force: bool, **auth: object) -> None:
     """The weekly error-budget review as one self-contained HTML or Markdown file."""
-    err = _err()
     suffix = out_file.suffix.lower()
     if suffix not in (".html", ".htm", ".md"):
-        err.print(f"error: --out must end in .html or .md, got {out_file}", markup=False)
-        sys.exit(EXIT_USAGE)
+        raise UserInputError(f"error: --out must end in .html or .md, got {out_file}")
     try:
         seconds = parse_duration(period).seconds
     except DurationError:
         seconds = 0
     if not 3600 <= seconds <= 90 * 86400:
-        err.print(f"error: --period must be a duration from 1h to 90d, such as 7d; got {period!r}", markup=False)
-        sys.exit(EXIT_USAGE)
+        raise UserInputError(f"error: --period must be a duration from 1h to 90d, such as 7d; got {period!r}")
     if out_file.is_symlink() or (out_file.exists() and not force and not _is_report(out_file)):
-        err.print(
-            f"error: {out_file} exists and is not a sloforge report; choose another path or pass --force", markup=False
+        raise UserInputError(
+            f"error: {out_file} exists and is not a sloforge report; choose another path or pass --force"
         )
-        sys.exit(EXIT_USAGE)
     connection = connect(url, **auth)  # type: ignore[arg-type]
     try:
         from generator.live.review_report import render_html, render_markdown
     except ModuleNotFoundError as exc:
         if exc.name != "matplotlib":
             raise
-        err.print("error: `sloforge report` draws charts with matplotlib: pip install 'sloforge[report]'", markup=False)
-        sys.exit(EXIT_USAGE)
+        raise UserInputError(
+            "error: `sloforge report` draws charts with matplotlib: pip install 'sloforge[report]'"
+        ) from None
     try:
         review = collect_review(connection, time.time(), period, services)
     except (PrometheusUnavailable, NoData) as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_FAILED)
+        raise CheckFailed(f"error: {exc}") from None
     text = render_markdown(review) if suffix == ".md" else render_html(review)
     try:
         _write_atomically(out_file, text)
     except OSError as exc:
-        err.print(f"error: cannot write {out_file}: {exc.strerror or exc}", markup=False)
-        sys.exit(EXIT_FAILED)
+        raise WriteError(f"error: cannot write {out_file}: {exc.strerror or exc}") from None
     blind = without_data([slo.row for slo in review.slos])
     click.echo(
         f"wrote {out_file}: {len(review.slos)} SLO(s) over the last {period}"
         + (f", {len(blind)} without data" if blind else "")
     )
     if blind:
-        sys.exit(EXIT_FAILED)
+        raise CheckFailed()  # the line above counts the SLOs without data
 
 
 def _is_report(path: Path) -> bool:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from generator.live.budget import BudgetRow, collect
 from generator.live.prometheus_api import Connection, finite, query_range
-from generator.model.durations import parse_duration
 from generator.targets import labels as L
+from generator.units.durations import parse_duration
 
 REPORT_MARKER = "<!-- sloforge error-budget report -->"  # first line of every report: such a file may be overwritten
 MAX_POINTS = 1000  # per series and chart: fine enough for a burn-down, far below Prometheus's 11,000

@@ -10,12 +10,16 @@ import datetime as dt
 import html
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from generator.live.budget_format import cells
 from generator.live.review import REPORT_MARKER, Review, SLOReview
-from generator.model.durations import human_duration
+from generator.units.durations import human_duration
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -45,10 +49,11 @@ def budget_chart(review: SLOReview) -> str:
         if review.budget_points:
             times = [dt.datetime.fromtimestamp(t, tz=dt.UTC) for t, _ in review.budget_points]
             marker = "o" if len(times) < 3 else None  # a young series: show the points it has
-            axes.plot(times, values, color="#1f3b73", linewidth=2, marker=marker, label="budget remaining")
+            # matplotlib converts datetimes through its units registry; its stubs accept floats only.
+            axes.plot(times, values, color="#1f3b73", linewidth=2, marker=marker, label="budget remaining")  # type: ignore[arg-type]
         else:
             axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
-        axes.set_xlim(start, end)
+        axes.set_xlim(start, end)  # type: ignore[arg-type]  # datetimes, as above
         axes.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
         axes.set_ylim(low, top)
@@ -67,13 +72,13 @@ def budget_chart(review: SLOReview) -> str:
     return svg[svg.index("<svg") :]
 
 
-def _bands(axes: object, bounds: tuple[tuple[str, float | None], ...], low: float, top: float) -> None:
+def _bands(axes: Axes, bounds: tuple[tuple[str, float | None], ...], low: float, top: float) -> None:
     upper = top
     for index, (name, minimum) in enumerate(bounds):
         lower = low if minimum is None else minimum * 100
         color = BAND_COLORS[min(index, len(BAND_COLORS) - 2)] if minimum is not None else BAND_COLORS[-1]
-        axes.axhspan(lower, upper, color=color, alpha=0.12, linewidth=0)  # type: ignore[attr-defined]
-        axes.text(1.0, (lower + upper) / 2, f" {name}", va="center", fontsize=8, transform=axes.get_yaxis_transform())  # type: ignore[attr-defined]
+        axes.axhspan(lower, upper, color=color, alpha=0.12, linewidth=0)
+        axes.text(1.0, (lower + upper) / 2, f" {name}", va="center", fontsize=8, transform=axes.get_yaxis_transform())
         upper = lower
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from generator.model.durations import Duration, parse_duration
+from generator.units.durations import Duration, parse_duration
 
 
 @dataclass(frozen=True)

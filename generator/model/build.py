@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
-from generator.model.durations import parse_duration
 from generator.model.low_traffic import counts_events
-from generator.model.numbers import to_decimal
-from generator.model.policy import resolve_tier
+from generator.model.policy import global_tiers, resolve_tier, slo_tiers
 from generator.model.slo import (
     SLI,
     SLO,
@@ -24,16 +23,17 @@ from generator.model.slo import (
 )
 from generator.spec.load import LoadedDocument, SpecSet
 from generator.spec.schema import RECEIVER_TYPES, BudgetStageSpec, PolicyDoc, ServiceDoc, SLOSpec, TeamsDoc, TeamSpec
-from generator.spec.validate import global_tiers, slo_tiers
+from generator.units.durations import parse_duration
+from generator.units.numbers import to_decimal
 
 
 def build_model(specs: SpecSet, settings_override: dict[str, str] | None = None) -> Model:
-    """Assumes `spec.validate` passed; ordering is by name so output is stable."""
+    """Assumes `model.validate` passed; ordering is by name so output is stable."""
     base_tiers = global_tiers(specs)
     budget = _budget_policy(specs)
     services = []
     for doc in specs.of_kind(ServiceDoc):
-        spec: ServiceDoc = doc.model  # type: ignore[assignment]
+        spec: ServiceDoc = doc.model
         source = _source(doc.source.file, specs.root)
         labels = tuple(sorted(spec.labels.items()))
         by_name = sorted(enumerate(spec.slos), key=lambda item: item[1].name)
@@ -52,10 +52,10 @@ def build_model(specs: SpecSet, settings_override: dict[str, str] | None = None)
         where = _where(doc, ("service",))
         services.append(Service(spec.service, spec.team, spec.description, labels, slos, source, where))
     teams = []
-    for doc in specs.of_kind(TeamsDoc):
-        for name, team in doc.model.teams.items():  # type: ignore[attr-defined]
-            team_where = _where(doc, ("teams", name))
-            teams.append(_build_team(name, team, _source(doc.source.file, specs.root), team_where))
+    for teams_doc in specs.of_kind(TeamsDoc):
+        for name, team in teams_doc.model.teams.items():
+            team_where = _where(teams_doc, ("teams", name))
+            teams.append(_build_team(name, team, _source(teams_doc.source.file, specs.root), team_where))
     return Model(
         services=tuple(sorted(services, key=lambda s: s.name)),
         teams=tuple(sorted(teams, key=lambda t: t.name)),
@@ -120,7 +120,7 @@ def _budget_policy(specs: SpecSet) -> dict[str, tuple[BudgetStage, ...]]:
     """Stages per service name; "" holds the stages of every other service."""
     result: dict[str, tuple[BudgetStage, ...]] = {"": DEFAULT_STAGES}
     for doc in specs.of_kind(PolicyDoc)[:1]:
-        policy = doc.model.budget_policy  # type: ignore[attr-defined]
+        policy = doc.model.budget_policy
         if policy.stages is not None:
             result[""] = _stages(policy.stages)
         result.update({service: _stages(stages) for service, stages in policy.services.items()})
@@ -183,9 +183,9 @@ def _build_team(name: str, team: TeamSpec, source: str, where: str = "") -> Team
 
 
 def _settings(specs: SpecSet, override: dict[str, str]) -> Settings:
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # Settings' fields by name, each of its field's type
     for doc in specs.of_kind(PolicyDoc):
-        values.update(doc.model.settings.model_dump(exclude_none=True))  # type: ignore[attr-defined]
+        values.update(doc.model.settings.model_dump(exclude_none=True))
     values.update(_deploy_settings(values.pop("deploy", None) or {}))
     values.update({k: v for k, v in override.items() if v is not None})
     if isinstance(values.get("allow_silent_pages"), list):
@@ -193,7 +193,7 @@ def _settings(specs: SpecSet, override: dict[str, str]) -> Settings:
     for key in ("evaluation_interval", "missing_sli_for"):
         if key in values:
             values[key] = parse_duration(str(values[key]))
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 def _deploy_settings(deploy: dict) -> dict[str, object]:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import accumulate
 
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
 from generator.model.windows import HOLD_MS, LOOKBACK_MS, Tiling, tiling
+from generator.units.numbers import format_number
 
 # --- Evaluation by evaluation ---------------------------------------------------
 #
@@ -339,11 +339,11 @@ class Evaluation:
             stride = plan.rung_ms // step
             span = stride * plan.count
             running: list[tuple[Number, Number]] = []
-            for index, (errors, total) in enumerate(rung):
+            for index, (tile_errors, tile_total) in enumerate(rung):
                 if index >= stride:
                     before = running[index - stride]
-                    errors, total = errors + before[0], total + before[1]
-                running.append((errors, total))
+                    tile_errors, tile_total = tile_errors + before[0], tile_total + before[1]
+                running.append((tile_errors, tile_total))
             return [
                 (sums[0] - running[index - span][0], sums[1] - running[index - span][1]) if index >= span else sums
                 for index, sums in enumerate(running)
@@ -431,12 +431,13 @@ class Evaluation:
 
     def _above(self, window_ms: int, above: int, below: int, near_ties: bool, held: bool = False) -> list[bool]:
         """Per evaluation: the ratio over the window is recorded and above `above / below`."""
-        sums = self.held_sums(window_ms) if held else self.window_sums(window_ms)
+        sums: list[tuple[Number, Number] | None] = self.held_sums(window_ms) if held else self.window_sums(window_ms)
         if near_ties:
             for index, pair in enumerate(sums):
                 if pair is not None:
                     limit = pair[1] * above
-                    if abs(pair[0] * below - limit) * NEAR_TIE <= limit:
+                    gap = pair[0] * below - limit
+                    if max(gap, -gap) * NEAR_TIE <= limit:
                         self.near_ties.add(index)
         return [pair is not None and pair[0] * below > pair[1] * above for pair in sums]
 

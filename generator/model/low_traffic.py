@@ -22,8 +22,8 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from generator.model.durations import Duration
 from generator.model.slo import SLI, SLO, NotifyClass, Tier
+from generator.units.durations import Duration
 
 FLOOR_BY_NOTIFY: dict[str, int] = {"page": 5, "ticket": 3}  # without expected_rate: a handful of errors never pages
 SHARE_OF_TIER_BUDGET = Decimal("0.01")  # with expected_rate: 1% of the bad events the tier lets burn

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
-from generator.model.durations import Duration, parse_duration
 from generator.model.low_traffic import resolve_min_bad_events
 from generator.model.slo import SLI, NotifyClass, Tier
+from generator.spec.load import SpecSet
+from generator.spec.schema import PolicyDoc, SLOSpec
+from generator.units.durations import Duration, parse_duration
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ TIER_FIELDS = (
 )
 
 
-def override_tier(tier: TierPolicy, changes: dict[str, object]) -> TierPolicy:
+def override_tier(tier: TierPolicy, changes: dict[str, Any]) -> TierPolicy:
     """Apply the fields a Policy document or an SLO's `alerting:` block sets."""
     return replace(tier, **{key: value for key, value in changes.items() if value is not None})
 
@@ -97,26 +100,23 @@ def resolve_tier(
     )
 
 
-NOTIFY_CLASSES = ("page", "ticket")
-
-
-def tier_changes(spec_fields: dict[str, object]) -> dict[str, object]:
-    """Spec TierSpec fields (strings) -> TierPolicy field values."""
-    changes: dict[str, object] = {}
+def tier_changes(spec_fields: dict[str, Any]) -> dict[str, Any]:
+    """Spec TierSpec fields (strings) -> TierPolicy field values (Any: each key has its field's type)."""
+    changes: dict[str, Any] = {}
     for key, value in spec_fields.items():
         if value is None:
             continue
         if key in ("long_window", "short_window", "for_"):
             changes[key] = parse_duration(str(value))
         elif key == "labels":
-            changes[key] = tuple(sorted(dict(value).items()))  # type: ignore[call-overload]
+            changes[key] = tuple(sorted(dict(value).items()))
         else:
             changes[key] = value
     return changes
 
 
 def apply_overrides(
-    tiers: tuple[TierPolicy, ...], overrides: dict[str, dict[str, object] | None], *, allow_new: bool
+    tiers: tuple[TierPolicy, ...], overrides: dict[str, dict[str, Any] | None], *, allow_new: bool
 ) -> tuple[TierPolicy, ...]:
     """Override tiers by name, or every tier of a notify class (`page`, `ticket`).
 
@@ -125,14 +125,30 @@ def apply_overrides(
     """
     result = list(tiers)
     for name, fields in overrides.items():
-        changes = {"enabled": False} if fields is None else tier_changes(fields)
+        changes: dict[str, Any] = {"enabled": False} if fields is None else tier_changes(fields)
         matched = [i for i, tier in enumerate(result) if tier.name == name or tier.notify == name]
         if matched:
             for index in matched:
                 result[index] = override_tier(result[index], changes)
         elif allow_new:
-            result.append(TierPolicy(name=name, **changes))  # type: ignore[arg-type]
+            result.append(TierPolicy(name=name, **changes))
     return tuple(result)
 
 
-MISSING_NEW_TIER_FIELDS = ("notify", "severity", "long_window", "short_window", "budget_share", "for_")
+def global_tiers(specs: SpecSet) -> tuple[TierPolicy, ...]:
+    """Default tiers with the Policy document's overrides applied (already validated)."""
+    tiers = DEFAULT_TIERS
+    for doc in specs.of_kind(PolicyDoc):
+        overrides = {
+            name: None if spec is None else spec.model_dump(exclude_none=True) for name, spec in doc.model.tiers.items()
+        }
+        tiers = apply_overrides(tiers, overrides, allow_new=True)
+    return tiers
+
+
+def slo_tiers(base: tuple[TierPolicy, ...], slo: SLOSpec) -> tuple[TierPolicy, ...]:
+    """The SLO's `alerting:` block applied to the global tiers."""
+    overrides = {
+        name: None if spec is None else spec.model_dump(exclude_none=True) for name, spec in slo.alerting.items()
+    }
+    return apply_overrides(base, overrides, allow_new=False)

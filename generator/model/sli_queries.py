@@ -16,10 +16,10 @@ from typing import Any
 
 import promql_parser
 
-from generator.model.durations import Duration
-from generator.model.numbers import format_number
 from generator.model.slo import SLI, BoolGaugeSLI, EventsSLI, LatencySLI, RawSLI
 from generator.spec.promql import substitute_window
+from generator.units.durations import Duration
+from generator.units.numbers import format_number
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def summed(query: str) -> str:
         root = promql_parser.parse(query)
     except ValueError:
         root = None
-    if type(root).__name__ == "AggregateExpr" and str(root.op) == "sum" and root.modifier is None:
+    if isinstance(root, promql_parser.AggregateExpr) and str(root.op) == "sum" and root.modifier is None:
         return query
     return f"sum({query})"
 

@@ -12,7 +12,9 @@ from typing import Literal
 
 from generator.model.budget_policy import DEFAULT_STAGES, BudgetStage
 from generator.model.drafted import DraftedProse
-from generator.model.durations import Duration, parse_duration
+from generator.spec.defaults import DEFAULT_EVALUATION_INTERVAL, DEFAULT_SECRETS_DIR
+from generator.spec.schema import BusinessHours
+from generator.units.durations import Duration, parse_duration
 
 NotifyClass = Literal["page", "ticket"]
 
@@ -131,7 +133,7 @@ class Receiver:
 class Team:
     name: str
     receivers: tuple[tuple[str, tuple[Receiver, ...]], ...]  # (notify class, receivers)
-    business_hours: object | None = None  # spec.schema.BusinessHours, used by alertmanager
+    business_hours: BusinessHours | None = None  # used by alertmanager
     repeat_interval: tuple[tuple[str, str], ...] = ()  # (notify class, duration text)
     group_interval: tuple[tuple[str, str], ...] = ()
     source: str = ""
@@ -158,12 +160,12 @@ class Settings:
 
     runbook_base_url: str = ""  # empty: links are paths relative to the repository root
     dashboard_base_url: str = ""  # empty: links point at the rendered JSON files
-    evaluation_interval: Duration = field(default_factory=lambda: parse_duration("1m"))
+    evaluation_interval: Duration = field(default_factory=lambda: parse_duration(DEFAULT_EVALUATION_INTERVAL))
     missing_sli_for: Duration = field(default_factory=lambda: parse_duration("15m"))
     alertmanager_output: str = "full"  # full: whole alertmanager.yml; subtree: routes/receivers to include
     alertmanager_base: str = ""  # text of slo_specs/alertmanager.base.yml (full mode merges it), "" if absent
     alertmanager_base_source: str = ""  # that file, for messages and the rendered header
-    secrets_dir: str = "/etc/alertmanager/secrets"  # every *_file path is inside it ({team}: per team)
+    secrets_dir: str = DEFAULT_SECRETS_DIR  # every *_file path is inside it ({team}: per team)
     allow_silent_pages: bool | tuple[str, ...] = False  # True: every team; else the teams named
     base_inhibit_may_mute_pages: bool = False  # True: base-config inhibit rules may target sloforge pages
 

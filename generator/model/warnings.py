@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from generator.model.durations import human_duration
 from generator.model.low_traffic import smallest_page
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model
+from generator.units.durations import human_duration
+from generator.units.numbers import format_number
 
 WORKBOOK_LOW_TRAFFIC_ADVICE = (
     "The SRE Workbook suggests generating synthetic traffic, combining services into one SLO, "

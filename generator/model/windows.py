@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.model.durations import Duration
 from generator.model.slo import SLO
+from generator.units.durations import Duration
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

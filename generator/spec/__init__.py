@@ -2,6 +2,6 @@
 
 from generator.spec.errors import SpecError, SpecErrors
 from generator.spec.load import SpecSet, load_specs
-from generator.spec.validate import validate
 
-__all__ = ["SpecError", "SpecErrors", "SpecSet", "load_specs", "validate"]
+# The full semantic check needs the model's tier resolution: generator.model.validate.validate.
+__all__ = ["SpecError", "SpecErrors", "SpecSet", "load_specs"]

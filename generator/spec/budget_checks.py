@@ -10,9 +10,9 @@ from generator.spec.yaml_source import Document, PathKey
 
 def budget_policy_errors(specs: SpecSet) -> list[SpecError]:
     errors: list[SpecError] = []
-    services = sorted(doc.model.service for doc in specs.of_kind(ServiceDoc))  # type: ignore[attr-defined]
+    services = sorted(doc.model.service for doc in specs.of_kind(ServiceDoc))
     for doc in specs.of_kind(PolicyDoc)[:1]:
-        policy = doc.model.budget_policy  # type: ignore[attr-defined]
+        policy = doc.model.budget_policy
         if policy.stages is not None:
             errors += _stage_list_errors(doc.source, ("budget_policy", "stages"), policy.stages)
         for service, stages in policy.services.items():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,22 +22,26 @@ NOT_SPECS = ("drafts",)
 NOT_SPEC_FILES = ("alertmanager.base.yml", "alertmanager.base.yaml")
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 @dataclass
-class LoadedDocument:
+class LoadedDocument(Generic[M]):
     source: Document
-    model: BaseModel
+    model: M
 
 
 @dataclass
 class SpecSet:
     root: Path
-    documents: list[LoadedDocument]
+    documents: list[LoadedDocument[BaseModel]]
     errors: list[SpecError] = field(default_factory=list)  # schema errors, reported with semantic ones
     failed_kinds: set[str] = field(default_factory=set)  # kinds with a document that did not validate
     failed: list[Document] = field(default_factory=list)  # mappings that did not validate, for partial checks
 
-    def of_kind(self, kind: type[BaseModel]) -> list[LoadedDocument]:
-        return [doc for doc in self.documents if isinstance(doc.model, kind)]
+    def of_kind(self, kind: type[M]) -> list[LoadedDocument[M]]:
+        """The documents of one kind, typed as that kind (`doc.model.teams` on Teams documents checks)."""
+        return cast("list[LoadedDocument[M]]", [doc for doc in self.documents if isinstance(doc.model, kind)])
 
 
 def spec_files(root: Path) -> tuple[list[Path], list[SpecError]]:
@@ -111,7 +117,9 @@ def _validate_document(document: Document, errors: list[SpecError]) -> BaseModel
         errors.append(document.error((), f"a spec document must be a mapping, got {_kind_of(data)}"))
         return None
     api_version, kind = data.get("apiVersion"), data.get("kind")
-    model_class = schema.DOCUMENT_KINDS.get((api_version, kind))  # type: ignore[arg-type]
+    model_class = None
+    if isinstance(api_version, str) and isinstance(kind, str):
+        model_class = schema.DOCUMENT_KINDS.get((api_version, kind))
     if model_class is None:
         errors.append(_unknown_kind(document, api_version, kind))
         return None
@@ -186,7 +194,7 @@ def _spec_path(loc: tuple, data: object) -> tuple:
 _BRANCH_NAMES = {"str", "int", "float", "decimal", "bool", "none", "dict", "list", "constrained-str"}
 
 
-def _message(error: dict) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     message = error["msg"]
     if message.startswith("Value error, "):

@@ -42,7 +42,7 @@ def _vector_selectors(query: str) -> tuple[tuple[str, tuple[tuple[str, str, str]
     stack = [root]
     while stack:
         node = stack.pop()
-        if type(node).__name__ == "VectorSelector":
+        if isinstance(node, promql_parser.VectorSelector):
             matchers = [
                 (m.name, ops[str(m.op).rsplit(".", 1)[-1]], m.value)
                 for m in node.matchers.matchers
@@ -75,10 +75,9 @@ def selector_problem(query: str) -> str | None:
     if problem:
         return f"does not parse: {problem}"
     node = promql_parser.parse(query)
-    kind = type(node).__name__
-    if kind != "VectorSelector":
+    if not isinstance(node, promql_parser.VectorSelector):
         what = {"MatrixSelector": "a range selector", "BinaryExpr": "an expression with an operator"}.get(
-            kind, "an expression"
+            type(node).__name__, "an expression"
         )
         return f"is {what}, not a series selector"
     if node.offset is not None or node.at is not None:

@@ -19,11 +19,11 @@ from pydantic import (
     model_validator,
 )
 
-from generator.model.durations import parse_duration
 from generator.spec.deploy_schema import DeploySettings
 from generator.spec.safe_text import base_url_problem, template_problem
 from generator.spec.secrets import secrets_dir_problem
 from generator.spec.strict import Strict
+from generator.units.durations import parse_duration
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 MAX_NAME_LENGTH = 63  # names become file names, Grafana uids and label values; 63 keeps paths short

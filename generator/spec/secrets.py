@@ -25,14 +25,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-from generator.model.slo import Settings
+from generator.spec.defaults import DEFAULT_SECRETS_DIR
 from generator.spec.errors import SpecError
 from generator.spec.yaml_source import Document, PathKey
 
 if TYPE_CHECKING:
     from generator.spec.load import SpecSet
 
-DEFAULT_SECRETS_DIR = Settings().secrets_dir
 TEAM_PLACEHOLDER = "{team}"
 
 # Secret fields wherever they appear, and their file form (None: Alertmanager has none).
@@ -141,6 +140,8 @@ def _block(path: PathKey) -> str:
 def secret_field(path: PathKey) -> tuple[bool, str | None]:
     """(is this field a secret, its file form)."""
     key = path[-1]
+    if not isinstance(key, str):
+        return False, None  # a list item is never a secret field itself
     if (_block(path), key) in SECRET_IN:
         return True, SECRET_IN[(_block(path), key)]
     if key in SECRET_ANYWHERE:
@@ -172,7 +173,8 @@ def base_config_errors(document: Document) -> list[SpecError]:
 
 def _url_advice(path: PathKey) -> str:
     block = _block(path)
-    instead = SECRET_IN.get((block, path[-1])) or SECRET_IN.get((f"{block}_configs", path[-1]))  # Teams: `webhook`
+    key = str(path[-1])
+    instead = SECRET_IN.get((block, key)) or SECRET_IN.get((f"{block}_configs", key))  # Teams: `webhook`
     if instead:
         return f"put the whole URL in a file and reference it with {instead!r}"
     return "keep credentials out of URLs: use a *_file field or http_config authorization with credentials_file"
@@ -181,7 +183,9 @@ def _url_advice(path: PathKey) -> str:
 def spec_set_errors(specs: SpecSet) -> list[SpecError]:
     """Credential URLs in every spec document (a base URL or a description lands in rendered/ too),
     and the `*_file` paths of Teams documents against the Policy's secrets directory."""
-    policies = [doc.model for doc in specs.documents if getattr(doc.model, "kind", None) == "Policy"]
+    from generator.spec.schema import PolicyDoc  # schema imports this module: import at call time
+
+    policies = [doc.model for doc in specs.of_kind(PolicyDoc)]
     secrets_dir = next((p.settings.secrets_dir for p in policies if p.settings.secrets_dir), DEFAULT_SECRETS_DIR)
     documents = [doc.source for doc in specs.documents] + list(specs.failed)  # schema-valid or not
     errors = [error for document in documents for error in _url_errors(document)]

@@ -1,24 +1,22 @@
-"""Semantic checks across fields and documents, each error at its YAML node."""
+"""Semantic checks across fields and documents, each error at its YAML node.
+
+These are the checks a document set needs no model for. Checks of resolved
+tiers (a tier's windows against its SLO's window) need the model's tier
+resolution and live in `generator.model.validate`, whose `validate()` runs
+both (docs/design.md, layers).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 
 from pydantic import ValidationError
 
-from generator.model.durations import Duration, DurationError, parse_duration
-from generator.model.policy import (
-    DEFAULT_TIERS,
-    MISSING_NEW_TIER_FIELDS,
-    NOTIFY_CLASSES,
-    TierPolicy,
-    apply_overrides,
-)
-from generator.model.slo import Settings
 from generator.spec import secrets
 from generator.spec.budget_checks import budget_policy_errors
-from generator.spec.errors import SpecError, SpecErrors
+from generator.spec.defaults import DEFAULT_EVALUATION_INTERVAL
+from generator.spec.errors import SpecError
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
 from generator.spec.promql import parse_error, selector_problem, substitute_window
 from generator.spec.safe_text import template_problem
@@ -30,6 +28,8 @@ from generator.spec.schema import (
     TeamsDoc,
     TierSpec,
 )
+from generator.spec.yaml_source import Document, PathKey
+from generator.units.durations import Duration, DurationError, parse_duration
 
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 90
 MIN_TIER_WINDOW = "10s"  # shorter holds one or two scrapes at most (the local demo uses 10s)
@@ -42,38 +42,9 @@ def is_reserved_label(name: str) -> bool:
     return name in RESERVED_LABELS or name.startswith("slo_")
 
 
-def global_tiers(specs: SpecSet) -> tuple[TierPolicy, ...]:
-    """Default tiers with the Policy document's overrides applied (already validated)."""
-    tiers = DEFAULT_TIERS
-    for doc in specs.of_kind(PolicyDoc):
-        overrides = {
-            name: None if spec is None else spec.model_dump(exclude_none=True)
-            for name, spec in doc.model.tiers.items()  # type: ignore[attr-defined]
-        }
-        tiers = apply_overrides(tiers, overrides, allow_new=True)
-    return tiers
-
-
-def slo_tiers(base: tuple[TierPolicy, ...], slo: SLOSpec) -> tuple[TierPolicy, ...]:
-    overrides = {
-        name: None if spec is None else spec.model_dump(exclude_none=True) for name, spec in slo.alerting.items()
-    }
-    return apply_overrides(base, overrides, allow_new=False)
-
-
-# A check that needs later stages (e.g. rendered names), run by the pipeline within `validate`.
-ExtraCheck = Callable[[SpecSet, tuple[TierPolicy, ...]], list[SpecError]]
-
-
-def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
-    """Raise SpecErrors with every semantic problem of the spec set, extra checks' included."""
+def document_errors(specs: SpecSet, interval: Duration) -> list[SpecError]:
+    """Every problem of the spec set that needs no tier resolution (the Policy's own: `policy_errors`)."""
     errors: list[SpecError] = list(specs.errors)
-    interval = evaluation_interval(specs)
-    policy_errors = _check_policies(specs, interval)
-    errors += policy_errors
-    base = global_tiers(specs) if not policy_errors else DEFAULT_TIERS
-    for check in extra_checks:
-        errors += check(specs, base)
     teams = _check_teams(specs, errors)
     errors += _check_silent_page_teams(specs, teams)
     errors += secrets.spec_set_errors(specs)
@@ -81,7 +52,7 @@ def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
     check_teams = not ({"Teams", "*"} & specs.failed_kinds)
     seen_services: dict[str, LoadedDocument] = {}
     for doc in specs.of_kind(ServiceDoc):
-        service: ServiceDoc = doc.model  # type: ignore[assignment]
+        service: ServiceDoc = doc.model
         src = doc.source
         if service.service in seen_services:
             first = seen_services[service.service].source
@@ -117,20 +88,22 @@ def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
                     )
                 )
             names.setdefault(slo.name, index)
-            errors += _check_slo(src, path, slo, base, interval)
-    errors += _check_failed_services(specs, base, interval)
+    for src, slo_path, slo in slo_specs(specs):
+        errors += _check_slo(src, slo_path, slo, interval)
     errors += budget_policy_errors(specs)
-    if errors:
-        raise SpecErrors(errors)
+    return errors
 
 
-def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...], interval: Duration) -> list[SpecError]:
-    """SLO-level checks inside Service documents whose schema check failed elsewhere.
+def slo_specs(specs: SpecSet) -> Iterator[tuple[Document, PathKey, SLOSpec]]:
+    """Every SLO with its document and path, those of Service documents whose schema check failed elsewhere too.
 
     Every error of a run is reported at once, so a typo in one SLO does not
     hide a bad query in the next.
     """
-    errors: list[SpecError] = []
+    for doc in specs.of_kind(ServiceDoc):
+        service: ServiceDoc = doc.model
+        for index, slo in enumerate(service.slos):
+            yield doc.source, ("slos", index), slo
     for src in specs.failed:
         slos = src.data.get("slos") if isinstance(src.data, dict) and src.data.get("kind") == "Service" else None
         if not isinstance(slos, list):
@@ -140,11 +113,16 @@ def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...], interva
                 slo = SLOSpec.model_validate(item)
             except ValidationError:
                 continue  # its schema errors are already reported
-            errors += _check_slo(src, ("slos", index), slo, base, interval)
-    return errors
+            yield src, ("slos", index), slo
 
 
-def _check_policies(specs: SpecSet, interval: Duration) -> list[SpecError]:
+# Tier fields a Policy's new tier must set; the rest have defaults.
+NEW_TIER_FIELDS = ("notify", "severity", "long_window", "short_window", "budget_share", "for_")
+NOTIFY_CLASSES = ("page", "ticket")  # alerting keys that address every tier of a class
+
+
+def policy_errors(specs: SpecSet, interval: Duration, built_in_tiers: set[str]) -> list[SpecError]:
+    """The Policy document's problems; tiers named in `built_in_tiers` (from the model) override, so need not be complete."""
     errors = []
     policies = specs.of_kind(PolicyDoc)
     for extra in policies[1:]:
@@ -153,9 +131,9 @@ def _check_policies(specs: SpecSet, interval: Duration) -> list[SpecError]:
                 ("kind",), f"only one Policy document is allowed; another is in {policies[0].source.file}"
             )
         )
-    known = {tier.name for tier in DEFAULT_TIERS}
+    known = built_in_tiers
     for doc in policies[:1]:
-        for name, spec in doc.model.tiers.items():  # type: ignore[attr-defined]
+        for name, spec in doc.model.tiers.items():
             if spec is not None:
                 errors += _tier_window_errors(doc.source, ("tiers", name), spec, interval)
             if spec is not None and spec.labels:
@@ -165,7 +143,7 @@ def _check_policies(specs: SpecSet, interval: Duration) -> list[SpecError]:
             if name in known or name in NOTIFY_CLASSES or spec is None:
                 continue
             fields = spec.model_dump(exclude_none=True)
-            missing = [f.rstrip("_") for f in MISSING_NEW_TIER_FIELDS if f not in fields]
+            missing = [f.rstrip("_") for f in NEW_TIER_FIELDS if f not in fields]
             if missing:
                 errors.append(
                     doc.source.error(
@@ -181,7 +159,7 @@ def _check_silent_page_teams(specs: SpecSet, teams: set[str]) -> list[SpecError]
     """`allow_silent_pages` names teams: a typo must not accept nothing (or the wrong team) silently."""
     errors = []
     for doc in specs.of_kind(PolicyDoc):
-        allowed = doc.model.settings.allow_silent_pages  # type: ignore[attr-defined]
+        allowed = doc.model.settings.allow_silent_pages
         for index, name in enumerate(allowed if isinstance(allowed, list) else []):
             if name not in teams:
                 errors.append(
@@ -196,7 +174,7 @@ def _check_silent_page_teams(specs: SpecSet, teams: set[str]) -> list[SpecError]
 def team_error(specs: SpecSet, team: str, message: str) -> SpecError:
     """An error at the team's key in the Teams document that defines it."""
     for doc in specs.of_kind(TeamsDoc):
-        if team in doc.model.teams:  # type: ignore[attr-defined]
+        if team in doc.model.teams:
             return doc.source.error(("teams", team), message, at_key=True)
     return SpecError(str(specs.root), 1, 1, message)
 
@@ -204,7 +182,7 @@ def team_error(specs: SpecSet, team: str, message: str) -> SpecError:
 def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:
     teams: dict[str, LoadedDocument] = {}
     for doc in specs.of_kind(TeamsDoc):
-        for name in doc.model.teams:  # type: ignore[attr-defined]
+        for name in doc.model.teams:
             if name in teams:
                 errors.append(
                     doc.source.error(
@@ -212,7 +190,7 @@ def _check_teams(specs: SpecSet, errors: list[SpecError]) -> set[str]:
                     )
                 )
             teams.setdefault(name, doc)
-        errors += _template_text(doc.source, ("teams",), doc.model.model_dump(by_alias=True)["teams"])  # type: ignore[attr-defined]
+        errors += _template_text(doc.source, ("teams",), doc.model.model_dump(by_alias=True)["teams"])
     return set(teams)
 
 
@@ -232,10 +210,10 @@ def _template_text(src, path: tuple, value: object) -> list[SpecError]:
 def evaluation_interval(specs: SpecSet) -> Duration:
     """The Policy's rule evaluation interval (already range-checked by the schema), else the default."""
     for doc in specs.of_kind(PolicyDoc):
-        text = doc.model.settings.evaluation_interval  # type: ignore[attr-defined]
+        text = doc.model.settings.evaluation_interval
         if text:
             return parse_duration(text)
-    return Settings().evaluation_interval
+    return parse_duration(DEFAULT_EVALUATION_INTERVAL)
 
 
 def _tier_window_errors(src, path: tuple, spec: TierSpec, interval: Duration) -> list[SpecError]:
@@ -259,45 +237,14 @@ def _tier_window_errors(src, path: tuple, spec: TierSpec, interval: Duration) ->
     return errors
 
 
-def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], interval: Duration) -> list[SpecError]:
+def _check_slo(src, path: tuple, slo: SLOSpec, interval: Duration) -> list[SpecError]:
     errors: list[SpecError] = []
-    window = _check_window(src, path, slo.window, errors)
+    _check_window(src, path, slo.window, errors)
     errors += _check_sli(src, path + ("sli",), slo)
     for name, spec in slo.alerting.items():
         if spec is not None:
             errors += _tier_window_errors(src, path + ("alerting", name), spec, interval)
     errors += _check_slo_labels(src, path, slo)
-    known = sorted({tier.name for tier in base} | set(NOTIFY_CLASSES))
-    for name in slo.alerting:
-        if name not in known:
-            errors.append(
-                src.error(
-                    path + ("alerting", name),
-                    f"unknown tier {name!r}{did_you_mean(name, known)}; expected one of {', '.join(known)}",
-                    at_key=True,
-                )
-            )
-    if window is None:
-        return errors
-    for tier in slo_tiers(base, slo):
-        if not tier.enabled:
-            continue
-        key = next((k for k in (tier.name, tier.notify) if k in slo.alerting), None)
-        where = path + ("alerting", key) if key else path + ("window",)
-        if tier.long_window >= window:
-            errors.append(
-                src.error(
-                    where,
-                    f"tier {tier.name!r}: long window {tier.long_window} must be shorter than the SLO window {slo.window} (shorten it, or disable the tier under alerting:)",
-                )
-            )
-        if tier.short_window >= tier.long_window:
-            errors.append(
-                src.error(
-                    where,
-                    f"tier {tier.name!r}: short window {tier.short_window} must be shorter than its long window {tier.long_window}",
-                )
-            )
     return errors
 
 
@@ -336,30 +283,27 @@ def _check_labels(src, where: tuple, labels: dict[str, str], reserved: set[str])
     return errors
 
 
-def _check_window(src, path: tuple, text: str, errors: list[SpecError]):
-    where = path + ("window",)
+def _check_window(src, path: tuple, text: str, errors: list[SpecError]) -> None:
+    if problem := _window_problem(text):
+        errors.append(src.error(path + ("window",), problem))
+
+
+def slo_window(text: str) -> Duration | None:
+    """The SLO window, or None when it has a problem (reported by `document_errors`)."""
+    return None if _window_problem(text) else parse_duration(text)
+
+
+def _window_problem(text: str) -> str | None:
     try:
         window = parse_duration(text)
     except DurationError:
-        errors.append(
-            src.error(
-                where,
-                f"window {text!r} is not a duration; expected Nd or Nw between {MIN_WINDOW_DAYS}d and {MAX_WINDOW_DAYS}d, e.g. 30d",
-            )
-        )
-        return None
+        return f"window {text!r} is not a duration; expected Nd or Nw between {MIN_WINDOW_DAYS}d and {MAX_WINDOW_DAYS}d, e.g. 30d"
     if not text[:-1].isdigit() or text[-1] not in "dw":
-        errors.append(src.error(where, f"window {text!r} must be whole days or weeks (Nd or Nw), e.g. 28d or 4w"))
-        return None
+        return f"window {text!r} must be whole days or weeks (Nd or Nw), e.g. 28d or 4w"
     days = window.seconds / 86400
     if not MIN_WINDOW_DAYS <= days <= MAX_WINDOW_DAYS:
-        errors.append(
-            src.error(
-                where, f"window {text!r} is {days:g} days; expected between {MIN_WINDOW_DAYS}d and {MAX_WINDOW_DAYS}d"
-            )
-        )
-        return None
-    return window
+        return f"window {text!r} is {days:g} days; expected between {MIN_WINDOW_DAYS}d and {MAX_WINDOW_DAYS}d"
+    return None
 
 
 def _check_query(src, path: tuple, query: str, *, needs_window: bool) -> list[SpecError]:

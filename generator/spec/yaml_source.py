@@ -192,7 +192,7 @@ def _bounds_error(text: str, display: str) -> SpecError | None:
                 return error(event, f"more than {MAX_ALIASES} aliases (*name) in one document")
             if event.anchor in {anchor for anchor, _ in open_nodes}:
                 return error(event, f"alias *{event.anchor} refers to a node that contains it (a cycle)")
-            add(anchor_sizes.get(event.anchor, 1))
+            add(anchor_sizes.get(event.anchor or "", 1))  # an alias always names its anchor
         elif isinstance(event, ScalarEvent):
             if len(event.value) > MAX_SCALAR_CHARS:
                 return error(event, f"a value longer than {MAX_SCALAR_CHARS} characters")

@@ -9,10 +9,10 @@ to a worse stage notifies again.
 from __future__ import annotations
 
 from generator.model.budget_policy import BudgetStage, freezing
-from generator.model.numbers import format_number
 from generator.model.slo import SLO
 from generator.targets import labels as L
 from generator.targets.prose import escape_template
+from generator.units.numbers import format_number
 
 FREEZE_FOR = "10m"  # the budget moves slowly; this absorbs a wobble around a boundary
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from generator.model.budget_policy import stage_index
-from generator.model.durations import parse_duration
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Model, Service, Settings
 from generator.targets import labels as L
 from generator.targets.alert_text import expand
@@ -24,6 +22,8 @@ from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.rule_tests import TESTS_DIR
 from generator.targets.rules import alert_labels, identity, rules_path
 from generator.targets.yaml_text import dump_yaml
+from generator.units.durations import parse_duration
+from generator.units.numbers import format_number
 
 STEP_MINUTES = 20  # each budget level is held this long: longer than the freeze alert's `for`
 INTERVAL = "1m"

@@ -4,7 +4,7 @@ Two services whose dashboards land in one file or one Grafana uid would
 overwrite each other, and two tiers whose names give one alert name (`page-1h`,
 `page1h`) would be one alerting rule name for two rules. Lives with the
 renderers because the names come from them; the pipeline runs it inside
-`spec.validate` so these errors are reported with all the others.
+`model.validate` so these errors are reported with all the others.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ def _first_wins(docs: list[LoadedDocument], what: str, name_of: Callable[[str], 
     errors = []
     owners: dict[str, LoadedDocument] = {}
     for doc in docs:
-        service: str = doc.model.service  # type: ignore[attr-defined]
+        service: str = doc.model.service
         name = name_of(service)
         first = owners.setdefault(name, doc)
-        other: str = first.model.service  # type: ignore[attr-defined]
+        other: str = first.model.service
         if other != service:  # the same name twice is already a duplicate-service error
             where = f"{first.source.file}:{first.source.locate(('service',))[0]}"
             errors.append(
@@ -59,7 +59,7 @@ def _tier_collisions(specs: SpecSet, tiers: tuple[TierPolicy, ...]) -> list[Spec
     if not policies:
         return []
     source = policies[0].source
-    declared = policies[0].model.tiers  # type: ignore[attr-defined]
+    declared = policies[0].model.tiers
     errors = []
     for name in declared:
         if name in RESERVED_TIER_NAMES:

@@ -6,12 +6,12 @@ Shared by the runbook renderer (which prints them) and the drafting pass
 
 from __future__ import annotations
 
-from generator.model.numbers import format_number
 from generator.model.sli_queries import queries_for
 from generator.model.slo import SLO
 from generator.spec.promql import metric_names
 from generator.targets import labels as L
 from generator.targets.rules import windows_of
+from generator.units.numbers import format_number
 
 
 def recorded_series(slo: SLO) -> list[str]:

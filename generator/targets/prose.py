@@ -6,8 +6,8 @@ the skeleton is what sloforge writes without any draft.
 
 from __future__ import annotations
 
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Tier
+from generator.units.numbers import format_number
 
 
 def escape_template(text: str) -> str:

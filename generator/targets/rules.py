@@ -9,8 +9,6 @@ smear, no detection lag) and stays traffic weighted.
 
 from __future__ import annotations
 
-from generator.model.durations import Duration, format_duration
-from generator.model.numbers import format_number
 from generator.model.severity import missing_sli_class
 from generator.model.sli_queries import events_per_sample, queries_for
 from generator.model.slo import SLO, Model, Service, Settings, Tier
@@ -20,6 +18,8 @@ from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rule
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose, escape_template
 from generator.targets.yaml_text import dump_yaml
+from generator.units.durations import Duration, format_duration
+from generator.units.numbers import format_number
 
 RULES_DIR = "prometheus/rules"
 
@@ -108,8 +108,8 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[dict]:
     for window in windows[1:]:
         plan = tiling(window.millis, base.millis)
         if window.millis in rungs:
-            rung = f"{duration_of(window.millis)}{sel}"
-            expr = f"{L.ERRORS_RATE}{rung}\n/\n({L.TOTAL_RATE}{rung} > 0)"
+            recorded = f"{duration_of(window.millis)}{sel}"
+            expr = f"{L.ERRORS_RATE}{recorded}\n/\n({L.TOTAL_RATE}{recorded} > 0)"
         elif plan is not None:
             expr = f"(\n{tile_sum(L.ERRORS_RATE, slo, plan, base)}\n)\n/\n(\n{tile_sum(L.TOTAL_RATE, slo, plan, base)}\n> 0)"
         else:  # no rung tiles this window: the smeared sum of the shortest rate

@@ -12,11 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import assert_never
 
 import jinja2
 
-from generator.model.durations import human_duration
-from generator.model.numbers import format_number
 from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, BoolGaugeSLI, EventsSLI, LatencySLI, Model, RawSLI, Receiver, Team
 from generator.model.workbook import tier_facts
@@ -31,6 +30,8 @@ from generator.targets.links import RUNBOOKS_DIR, dashboard_url, runbook_path
 from generator.targets.markdown import md_code, md_inline, md_item
 from generator.targets.prose import alert_prose
 from generator.targets.rules import windows_of
+from generator.units.durations import human_duration
+from generator.units.numbers import format_number
 
 INDEX_PATH = f"{RUNBOOKS_DIR}/README.md"
 
@@ -137,21 +138,25 @@ def _budget_events(slo: SLO) -> str | None:
 
 def _sli_text(slo: SLO) -> str:
     sli = slo.sli
-    if isinstance(sli, EventsSLI):
-        bad = "errors" if sli.errors is not None else "events that are not good"
-        return f"the share of {bad} among all events, from counters (traffic weighted)"
-    if isinstance(sli, LatencySLI):
-        selector = "{" + sli.selector + "}" if sli.selector else ""
-        return (
-            f"the share of requests slower than {sli.threshold} on the histogram "
-            f"{md_code(sli.histogram + selector)} (traffic weighted)"
-        )
-    if isinstance(sli, BoolGaugeSLI):
-        return f"the share of failed samples of {md_code(sli.metric)}: each sample is one probe, 0 is a failure"
-    return (
-        "an error ratio the spec computes itself; windows longer than the shortest one average "
-        "it over time, so a quiet hour counts as much as a busy one"
-    )
+    match sli:
+        case EventsSLI():
+            bad = "errors" if sli.errors is not None else "events that are not good"
+            return f"the share of {bad} among all events, from counters (traffic weighted)"
+        case LatencySLI():
+            selector = "{" + sli.selector + "}" if sli.selector else ""
+            return (
+                f"the share of requests slower than {sli.threshold} on the histogram "
+                f"{md_code(sli.histogram + selector)} (traffic weighted)"
+            )
+        case BoolGaugeSLI():
+            return f"the share of failed samples of {md_code(sli.metric)}: each sample is one probe, 0 is a failure"
+        case RawSLI():
+            return (
+                "an error ratio the spec computes itself; windows longer than the shortest one average "
+                "it over time, so a quiet hour counts as much as a busy one"
+            )
+        case _:
+            assert_never(sli)
 
 
 @dataclass(frozen=True)

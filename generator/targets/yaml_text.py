@@ -95,7 +95,7 @@ def _scalar(value: object) -> str:
     if isinstance(value, str):
         return _scalar_str(value)
     if isinstance(value, bool) or value is None or isinstance(value, int | float):
-        return _quoted(value)  # type: ignore[arg-type]
+        return _quoted(value)
     raise TypeError(f"cannot emit {type(value).__name__} as YAML")
 
 

@@ -18,8 +18,6 @@ from fractions import Fraction
 from pathlib import Path
 
 from generator.model.burn import Evaluation
-from generator.model.durations import DurationError, format_duration, parse_duration
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Settings
 from generator.model.synthetic import Phase, Synthesis, Unsupported, plan_inputs, synthesize
 from generator.spec.errors import SpecError, SpecErrors
@@ -28,6 +26,8 @@ from generator.targets import labels as L
 from generator.targets.rules import slo_rule_group, windows_of
 from generator.targets.yaml_text import dump_yaml
 from generator.tools.runner import ToolResult, promtool
+from generator.units.durations import DurationError, format_duration, parse_duration
+from generator.units.numbers import format_number
 
 SIM_MAX_STEPS = 3000  # evaluations; beyond that the simulation evaluates less often
 SIM_STEPS_MS = tuple(minutes * 60_000 for minutes in (1, 2, 5, 10, 15, 30, 60))

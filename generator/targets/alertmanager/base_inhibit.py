@@ -53,7 +53,7 @@ def page_muting_rules(base: object, model: Model) -> list[tuple[PathKey, str]]:
     if not isinstance(rules, list) or model.settings.base_inhibit_may_mute_pages:
         return []
     pages = [alert.label_map for alert in generated_alerts(model) if alert.label_map.get(L.NOTIFY) == "page"]
-    problems = []
+    problems: list[tuple[PathKey, str]] = []
     for index, rule in enumerate(rules):
         matchers = target_matchers(rule)
         if matchers is None:

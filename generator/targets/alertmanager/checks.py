@@ -46,8 +46,8 @@ def consistency_warnings(model: Model) -> list[str]:
             name = receiver_name(team.name, notify)
             if found and name not in reached:
                 warnings.append(f"receiver {name!r} of team {team.name!r} receives no alert")
-            for receiver in found:
-                if receiver.type == "webhook" and receiver.get("url_file") is not None:
+            for config in found:
+                if config.type == "webhook" and config.get("url_file") is not None:
                     warnings.append(
                         f"receiver {name!r}: webhook url_file needs Alertmanager 0.26 or later (0.25 rejects it)"
                     )

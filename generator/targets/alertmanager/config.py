@@ -12,6 +12,7 @@ import copy
 import yaml
 
 from generator.model.slo import Model
+from generator.spec.schema import BusinessHours
 from generator.targets.alertmanager.inhibit import inhibit_rules
 from generator.targets.alertmanager.names import DEFAULT_RECEIVER, TEMPLATES_GLOB, business_hours_name
 from generator.targets.alertmanager.receivers import team_receivers
@@ -48,11 +49,11 @@ def sloforge_parts(model: Model) -> dict:
     }
 
 
-def business_hours(team: str, hours: object) -> dict:
+def business_hours(team: str, hours: BusinessHours) -> dict:
     interval = {
-        "weekdays": list(hours.weekdays),  # type: ignore[attr-defined]
-        "times": [{"start_time": t.start_time, "end_time": t.end_time} for t in hours.times],  # type: ignore[attr-defined]
-        "location": hours.location,  # type: ignore[attr-defined]
+        "weekdays": list(hours.weekdays),
+        "times": [{"start_time": t.start_time, "end_time": t.end_time} for t in hours.times],
+        "location": hours.location,
     }
     return {"name": business_hours_name(team), "time_intervals": [interval]}
 

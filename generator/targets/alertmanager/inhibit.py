@@ -30,7 +30,7 @@ def slo_ranks(slo: SLO) -> dict[str, Rank]:
 
 
 def _keyed_ranks(slo: SLO) -> dict[Key, Rank]:
-    ranks = {(tier.name, tier.notify): tier_rank(tier) for tier in slo.tiers}
+    ranks: dict[Key, Rank] = {(tier.name, tier.notify): tier_rank(tier) for tier in slo.tiers}
     ranks[(L.MISSING_SLI_TIER, missing_sli_class(slo)[0])] = missing_sli_rank(slo)
     if any(stage.freeze for stage in slo.budget_stages):
         ranks[(L.BUDGET_FREEZE_TIER, "ticket")] = budget_freeze_rank()

@@ -82,7 +82,7 @@ def sloforge_route(model: Model) -> Route:
 
 
 def team_route(team: Team) -> Route | None:
-    children = []
+    children: list[Route] = []
     for notify in NOTIFY_CLASSES:
         if not team.receivers_for(notify):
             continue

@@ -20,6 +20,8 @@ with warnings.catch_warnings():
     from grafana_foundation_sdk.builders import common as common_builders
     from grafana_foundation_sdk.builders import dashboard as dashboard_builders
     from grafana_foundation_sdk.builders import prometheus, stat, table, text, timeseries
+    from grafana_foundation_sdk.cog import variants as cog_variants
+    from grafana_foundation_sdk.cog.builder import Builder
     from grafana_foundation_sdk.cog.encoder import JSONEncoder
     from grafana_foundation_sdk.models import common as common_models
     from grafana_foundation_sdk.models import dashboard as dashboard_models
@@ -55,8 +57,9 @@ class Step:
     color: str
 
 
-def targets(queries: Sequence[Query]) -> list[prometheus.Dataquery]:
-    result = []
+def targets(queries: Sequence[Query]) -> list[Builder[cog_variants.Dataquery]]:
+    """Typed as the panels' `.targets()` takes them (a list is invariant)."""
+    result: list[Builder[cog_variants.Dataquery]] = []
     for index, query in enumerate(queries):
         target = prometheus.Dataquery().expr(query.expr).ref_id(chr(ord("A") + index)).datasource(DATASOURCE)
         if query.legend:
@@ -77,7 +80,7 @@ def thresholds(steps: Sequence[Step]) -> dashboard_builders.ThresholdsConfig:
     )
 
 
-def links(items: Sequence[Link]) -> list[dashboard_builders.DashboardLink]:
+def links(items: Sequence[Link]) -> list[Builder[dashboard_models.DashboardLink]]:
     return [
         dashboard_builders.DashboardLink(item.title).type(dashboard_models.DashboardLinkType.LINK).url(item.url)
         for item in items

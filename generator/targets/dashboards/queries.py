@@ -7,12 +7,12 @@ tests against the rule files).
 
 from __future__ import annotations
 
-from generator.model.durations import Duration
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, BoolGaugeSLI, LatencySLI, Model
 from generator.targets import labels as L
 from generator.targets.links import SLO_VARIABLE, dashboard_uid
 from generator.targets.rules import windows_of
+from generator.units.durations import Duration
+from generator.units.numbers import format_number
 
 TEAM_VARIABLE = "team"
 SERVICE_VARIABLE = "service"

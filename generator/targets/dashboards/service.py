@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, BoolGaugeSLI, EventsSLI, LatencySLI, Service, Settings
 from generator.targets import labels as L
 from generator.targets.dashboards import panels as P
@@ -18,6 +17,7 @@ from generator.targets.links import (
     slo_row_anchor,
 )
 from generator.targets.markdown import md_code, md_inline
+from generator.units.numbers import format_number
 
 TIER_COLORS = {"page": P.RED, "ticket": P.ORANGE}
 SLI_KIND_TEXT = {

@@ -12,11 +12,11 @@ from fractions import Fraction
 from functools import lru_cache
 
 from generator.model.burn import Evaluation
-from generator.model.durations import format_duration as _format_duration
 from generator.model.slo import SLO, Service, Settings, Tier
 from generator.model.synthetic import InputPlan, Phase, ShapeMemo, Synthesis, synthesize
 from generator.model.warnings import SpecWarning
 from generator.targets import labels as L
+from generator.units.durations import format_duration as _format_duration
 
 TESTS_DIR = "prometheus/tests"
 TARGET_STEPS = 250  # evaluations per test group: keeps each service's tests at a few seconds

@@ -14,13 +14,13 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from generator.model.numbers import format_number
 from generator.model.slo import SLO, Settings, Tier
 from generator.model.windows import windows_of
 from generator.targets import labels as L
 from generator.targets.alert_text import FUNCTIONS, TemplateUnsupported, expand
 from generator.targets.rule_tests.basics import Boundary, Skip
 from generator.targets.rules import alert_rule, missing_sli_rule
+from generator.units.numbers import format_number
 
 
 def _expected(rule: dict, value: float, sample_labels: dict[str, str]) -> dict:

@@ -14,7 +14,6 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from generator.model.durations import human_duration
 from generator.model.severity import missing_sli_class
 from generator.model.slo import SLO, Tier
 from generator.model.synthetic import InputPlan, Phase, Synthesis, phases_key, quantize, resolution, synthesize
@@ -44,6 +43,7 @@ from generator.targets.rule_tests.basics import (
     warn,
 )
 from generator.targets.rule_tests.expected_text import burn_alert
+from generator.units.durations import human_duration
 
 
 def fastest_page_tier(slo: SLO) -> Tier | None:

@@ -15,7 +15,6 @@ from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
-from generator.model.numbers import format_number
 from generator.model.slo import Tier
 from generator.model.synthetic import Phase, Synthesis
 from generator.model.warnings import SpecWarning
@@ -35,6 +34,7 @@ from generator.targets.rule_tests.basics import (
     warn,
 )
 from generator.targets.rule_tests.firing_groups import fires_on_time
+from generator.units.numbers import format_number
 
 QUIET_MS = 2 * 3_600_000  # the night: no traffic at all for two hours
 

@@ -1,8 +1,10 @@
 """The hand-written Alertmanager config that full-mode renders merge into.
 
-`slo_specs/alertmanager.base.yml` is read in the spec stage so its mistakes
-are reported like spec errors (file:line:col, exit 2, nothing written). It is
-copied into rendered/, so literal secrets in it are errors too.
+`slo_specs/alertmanager.base.yml` is read by the pipeline while it loads the
+model, so its mistakes are reported like spec errors (file:line:col, exit 2,
+nothing written). It is copied into rendered/, so literal secrets in it are
+errors too. It lives with the Alertmanager renderer because the merge checks
+the base against the names that renderer generates (docs/design.md, layers).
 """
 
 from __future__ import annotations
@@ -61,13 +63,13 @@ def receiver_global_errors(specs: SpecSet, _tiers: object = None) -> list[SpecEr
     readable; its own errors are reported when it is merged). In subtree mode
     sloforge cannot see the including config, so the receiver must set the field.
     """
-    subtree = any(doc.model.settings.alertmanager_output == "subtree" for doc in specs.of_kind(PolicyDoc))  # type: ignore[attr-defined]
+    subtree = any(doc.model.settings.alertmanager_output == "subtree" for doc in specs.of_kind(PolicyDoc))
     globals_ = {} if subtree else _base_globals(specs.root)
     if globals_ is None:
         return []
     errors = []
     for doc in specs.of_kind(TeamsDoc):
-        for team, spec in doc.model.teams.items():  # type: ignore[attr-defined]
+        for team, spec in doc.model.teams.items():
             for notify in ("page", "ticket", "info"):
                 receiver = getattr(spec, notify)
                 for kind, fields in RECEIVER_GLOBALS.items():
