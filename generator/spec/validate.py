@@ -19,6 +19,7 @@ from generator.model.slo import Settings
 from generator.spec import secrets
 from generator.spec.budget_checks import budget_policy_errors
 from generator.spec.errors import SpecError, SpecErrors
+from generator.spec.grouping import grouping_errors, grouping_label_errors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
 from generator.spec.promql import parse_error, selector_problem, substitute_window
 from generator.spec.safe_text import template_problem
@@ -117,7 +118,7 @@ def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
                     )
                 )
             names.setdefault(slo.name, index)
-            errors += _check_slo(src, path, slo, base, interval)
+            errors += _check_slo(src, path, slo, base, interval, service.labels)
     errors += _check_failed_services(specs, base, interval)
     errors += budget_policy_errors(specs)
     if errors:
@@ -140,7 +141,8 @@ def _check_failed_services(specs: SpecSet, base: tuple[TierPolicy, ...], interva
                 slo = SLOSpec.model_validate(item)
             except ValidationError:
                 continue  # its schema errors are already reported
-            errors += _check_slo(src, ("slos", index), slo, base, interval)
+            labels = src.data.get("labels") if isinstance(src.data, dict) else None
+            errors += _check_slo(src, ("slos", index), slo, base, interval, labels if isinstance(labels, dict) else {})
     return errors
 
 
@@ -259,10 +261,13 @@ def _tier_window_errors(src, path: tuple, spec: TierSpec, interval: Duration) ->
     return errors
 
 
-def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], interval: Duration) -> list[SpecError]:
+def _check_slo(
+    src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], interval: Duration, service_labels: dict
+) -> list[SpecError]:
     errors: list[SpecError] = []
     window = _check_window(src, path, slo.window, errors)
     errors += _check_sli(src, path + ("sli",), slo)
+    errors += _check_grouping(src, path, slo, service_labels, parsed=not errors)
     for name, spec in slo.alerting.items():
         if spec is not None:
             errors += _tier_window_errors(src, path + ("alerting", name), spec, interval)
@@ -298,6 +303,25 @@ def _check_slo(src, path: tuple, slo: SLOSpec, base: tuple[TierPolicy, ...], int
                     f"tier {tier.name!r}: short window {tier.short_window} must be shorter than its long window {tier.long_window}",
                 )
             )
+    return errors
+
+
+def _check_grouping(src, path: tuple, slo: SLOSpec, service_labels: dict, parsed: bool) -> list[SpecError]:
+    """Grouping labels are new, free names; every query keeps them (or, ungrouped, has no `by`)."""
+    taken = {label: "the service" for label in service_labels} | {label: "this SLO" for label in slo.labels}
+    errors = grouping_label_errors(src, path, slo.grouping, taken, RESERVED_LABELS)
+    if slo.max_groups is not None and not slo.grouping:
+        errors.append(src.error(path + ("max_groups",), "max_groups counts groups: it needs `grouping` beside it"))
+    if not parsed:
+        return errors  # the queries' own errors come first
+    sli, grouping, where = slo.sli, tuple(dict.fromkeys(slo.grouping)), path + ("sli",)
+    if sli.events:
+        for field in ("errors", "good", "total"):
+            query = getattr(sli.events, field)
+            if query is not None:
+                errors += grouping_errors(src, where + ("events", field), query, grouping)
+    elif sli.raw:
+        errors += grouping_errors(src, where + ("raw", "error_ratio"), sli.raw.error_ratio, grouping)
     return errors
 
 
