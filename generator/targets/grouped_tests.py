@@ -86,8 +86,10 @@ class _Subject:
         )
         return InputPlan(self.plan.sampling, series, self.plan.raw_ms, self.plan.interval_ms)
 
-    def selector(self, **extra: str) -> str:
-        return L.selector(self.slo.service, self.slo.name, **extra)
+    def selector(self, extra: dict[str, str] | None = None) -> str:
+        """The SLO's identity matchers, then `extra` (a grouping label may be called `service`)."""
+        pairs = {L.SERVICE: self.slo.service, L.SLO: self.slo.name, **(extra or {})}
+        return "{" + ",".join(f'{key}="{escape_label_value(value)}"' for key, value in pairs.items()) + "}"
 
 
 def _service_files(service: Service, settings: Settings) -> tuple[list[tuple[str, str]], list[SpecWarning]]:
@@ -167,10 +169,10 @@ def _timing_step(subject: _Subject, tier: Tier, length: int) -> int:
 # --- expectations ---------------------------------------------------------------------------
 
 
-def _alerts(subject: _Subject, alertname: str, **extra: str) -> str:
+def _alerts(subject: _Subject, alertname: str, extra: dict[str, str] | None = None) -> str:
     """ALERTS of this SLO (firing unless `alertstate` is given otherwise)."""
     pairs = {L.ALERTNAME: alertname, "alertstate": "firing", L.SERVICE: subject.slo.service, L.SLO: subject.slo.name}
-    pairs.update(extra)
+    pairs.update(extra or {})
     return "ALERTS{" + ",".join(f'{key}="{value}"' for key, value in pairs.items()) + "}"
 
 
@@ -285,7 +287,7 @@ def _expect_ratios(group: _Group, subject: _Subject, at: int, window: str, value
 
 
 def _group_selector(subject: _Subject, index: int) -> str:
-    return subject.selector(**subject.groups[index])
+    return subject.selector(subject.groups[index])
 
 
 def _ratios(subject: _Subject) -> tuple[int, dict]:
@@ -381,19 +383,19 @@ def _appear_vanish(subject: _Subject) -> tuple[int, dict]:
         quiet = new_fired - 2 * step
         group.expect(
             quiet,
-            f"count_over_time({_alerts(subject, tier.alert_name, **subject.groups[2])}[{format_duration(quiet - appear + step)}])",
+            f"count_over_time({_alerts(subject, tier.alert_name, subject.groups[2])}[{format_duration(quiet - appear + step)}])",
             [],
         )
     group.expect(
         new_fired + step,
-        _alerts(subject, tier.alert_name, **subject.groups[2]),
+        _alerts(subject, tier.alert_name, subject.groups[2]),
         [{"labels": _firing_labels(subject, tier, 2), "value": 1}],
     )
-    group.expect(resolved_by, f"{_alerts(subject, tier.alert_name, **subject.groups[1])}", [])
+    group.expect(resolved_by, f"{_alerts(subject, tier.alert_name, subject.groups[1])}", [])
     missing = _alerts(subject, L.MISSING_SLI_ALERT)
     group.expect(end, f"count_over_time({missing}[{format_duration(end)}])", [])
     group.expect(
-        end, f"count_over_time({_alerts(subject, tier.alert_name, **subject.groups[0])}[{format_duration(end)}])", []
+        end, f"count_over_time({_alerts(subject, tier.alert_name, subject.groups[0])}[{format_duration(end)}])", []
     )
     return step, group.as_dict()
 
