@@ -76,6 +76,12 @@ BAD: list[tuple[str, str, str, str]] = [
         "9:16",
         "static label of the service",
     ),
+    (
+        "a tier label of the SLO",
+        service("name: a\nobjective: 99\ngrouping: [route]\nalerting: {page: {labels: {route: x}}}\n" + PLAIN),
+        "8:16",
+        "static label of this SLO's tier page",
+    ),
     ("not a label name", service("name: a\nobjective: 99\ngrouping: [my-route]\n" + PLAIN), "8:16", "does not match"),
     ("max_groups alone", service("name: a\nobjective: 99\nmax_groups: 10\n" + PLAIN), "8:17", "needs `grouping`"),
 ]

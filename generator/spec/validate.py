@@ -309,6 +309,8 @@ def _check_slo(
 def _check_grouping(src, path: tuple, slo: SLOSpec, service_labels: dict, parsed: bool) -> list[SpecError]:
     """Grouping labels are new, free names; every query keeps them (or, ungrouped, has no `by`)."""
     taken = {label: "the service" for label in service_labels} | {label: "this SLO" for label in slo.labels}
+    for name, spec in slo.alerting.items():
+        taken |= {label: f"this SLO's tier {name}" for label in (spec.labels or {} if spec else {})}
     errors = grouping_label_errors(src, path, slo.grouping, taken, RESERVED_LABELS)
     if slo.max_groups is not None and not slo.grouping:
         errors.append(src.error(path + ("max_groups",), "max_groups counts groups: it needs `grouping` beside it"))
