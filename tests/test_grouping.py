@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import textwrap
@@ -260,3 +261,30 @@ def test_dropping_by_anywhere_in_the_chain_fails_the_grouped_tests(
             assert "FAILED" in result.output
             return
     pytest.fail(f"{target} without by (route): every grouped test still passes")
+
+
+# --- dashboards, explain --------------------------------------------------------------------------------
+
+
+def test_dashboards_have_a_group_variable_and_the_worst_groups(rendered_dir: Path):
+    service = json.loads((rendered_dir / "grafana" / "dashboards" / f"{GROUPED}.json").read_text())
+    variables = {v["name"]: v for v in service["templating"]["list"]}
+    assert "route" in variables and "label_values(" in str(variables["route"]["query"])
+    exprs = [t["expr"] for panel in service["panels"] for t in panel.get("targets", [])]
+    assert any('route=~"$route"' in expr for expr in exprs)
+    overview = json.loads((rendered_dir / "grafana" / "dashboards" / "slo-overview.json").read_text())
+    titles = {panel.get("title", ""): panel for panel in overview["panels"]}
+    worst = next(panel for title, panel in titles.items() if title.startswith("Worst"))
+    assert "bottomk(" in worst["targets"][0]["expr"] and GROUPED in worst["targets"][0]["expr"]
+    table = next(panel for title, panel in titles.items() if title.startswith("SLOs, worst"))
+    assert sum(t["expr"].startswith("min by") for t in table["targets"]) == 2  # SLI and budget: the worst group
+
+
+def test_explain_says_the_numbers_hold_per_group(specs_dir: Path, tmp_path: Path):
+    result = run_cli("explain", f"{GROUPED}/route-availability", "--specs", str(specs_dir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "grouped by route; 20 groups expected" in " ".join(result.stdout.split())
+    data = run_cli("explain", "--specs", str(specs_dir), "--format", "json", cwd=tmp_path)
+    slos = {(s["service"], s["slo"]): s for s in json.loads(data.stdout)["slos"]}
+    assert slos[(GROUPED, "route-availability")]["grouping"] == ["route"]
+    assert slos[("checkout", "availability")]["grouping"] == []
