@@ -22,8 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
-from generator.model.burn import detection_seconds, fires_at_all
+from generator.model.burn import AlertSpan, Evaluation, detection_seconds, fires_at_all
 from generator.model.durations import format_duration
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.model.warnings import SpecWarning
@@ -92,6 +93,7 @@ class _Subject:
         return "{" + ",".join(f'{key}="{escape_label_value(value)}"' for key, value in pairs.items()) + "}"
 
 
+@lru_cache(maxsize=4096)  # render and the warnings both ask
 def _service_files(service: Service, settings: Settings) -> tuple[list[tuple[str, str]], list[SpecWarning]]:
     files: dict[int, list[dict]] = {}
     warnings: list[SpecWarning] = []
@@ -225,7 +227,9 @@ class _Group:
         return {**self.data, "promql_expr_test": self.tests}
 
 
-def _rise(subject: _Subject, tier: Tier, plan: InputPlan, step: int, ratio: Fraction, start: int):
+def _rise(
+    subject: _Subject, tier: Tier, plan: InputPlan, step: int, ratio: Fraction, start: int
+) -> tuple[Synthesis, tuple[Phase, ...], Evaluation, AlertSpan]:
     """Clean traffic until `start`, then `ratio` errors: the synthesis, phases and first firing span of `tier`."""
     synthesis = synthesize(plan, [ratio], TOLERANCE)
     wanted = synthesis.quantize(ratio)
