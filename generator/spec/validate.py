@@ -266,8 +266,8 @@ def _check_slo(
 ) -> list[SpecError]:
     errors: list[SpecError] = []
     window = _check_window(src, path, slo.window, errors)
-    errors += _check_sli(src, path + ("sli",), slo)
-    errors += _check_grouping(src, path, slo, service_labels, parsed=not errors)
+    sli_errors = _check_sli(src, path + ("sli",), slo)
+    errors += sli_errors + _check_grouping(src, path, slo, service_labels, parsed=not sli_errors)
     for name, spec in slo.alerting.items():
         if spec is not None:
             errors += _tier_window_errors(src, path + ("alerting", name), spec, interval)
