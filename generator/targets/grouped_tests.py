@@ -328,8 +328,8 @@ def _ratios(subject: _Subject) -> tuple[int, dict]:
     )
     windows = windows_of(slo)
     group = _Group(
-        f"{slo.key} grouped by {', '.join(slo.grouping)}: every window's error ratio and the budget left, per group "
-        "and traffic weighted within it; data older than the SLO window is left out",
+        f"{slo.key} grouped by {', '.join(slo.grouping)}: every window's error ratio, the budget left and its "
+        "policy stage, per group and traffic weighted within it; data older than the SLO window is left out",
         plan.interval_ms,
     )
     per_window: dict[str, list[float | None]] = {w.text: [] for w in windows}
@@ -346,10 +346,28 @@ def _ratios(subject: _Subject) -> tuple[int, dict]:
             group.expect(end, remaining, [])
         else:
             labels = _series_labels(subject, index, slo.window.text)
-            group.expect(end, _close_to(remaining, float(1 - ratio / budget)), [{"labels": labels, "value": 1}])
+            left = float(1 - ratio / budget)
+            group.expect(end, _close_to(remaining, left), [{"labels": labels, "value": 1}])
+            stage = _stage_index(slo, left)
+            if stage is not None:  # the group's own budget-policy stage
+                series = f"{L.BUDGET_STAGE_INDEX}{_group_selector(subject, index)}"
+                group.expect(end, series, [{"labels": L.BUDGET_STAGE_INDEX + labels, "value": stage}])
     for text, values in per_window.items():
         _expect_ratios(group, subject, end, text, values)
     return step, group.as_dict()
+
+
+def _stage_index(slo: SLO, remaining: float) -> int | None:
+    """The budget-policy stage the rules record for `remaining`; None too close to a boundary to be sure."""
+    for index, stage in enumerate(slo.budget_stages):
+        if stage.min_remaining is None:
+            return index
+        bound = float(stage.min_remaining)
+        if abs(remaining - bound) < 1e-9:
+            return None
+        if remaining > bound:
+            return index
+    return None
 
 
 def _appear_vanish(subject: _Subject) -> tuple[int, dict]:
