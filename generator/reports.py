@@ -65,6 +65,8 @@ def explain_data(slos: list[SLO], warnings: list[SpecWarning]) -> dict:
                 "window": slo.window.text,
                 "error_budget": format_number(slo.error_budget),
                 "expected_rate": None if slo.expected_rate is None else format_number(slo.expected_rate),
+                "grouping": list(slo.grouping),  # every number holds per group (docs/grouping.md)
+                "max_groups": slo.max_groups,
                 "tiers": tiers,
                 "warnings": [warning.message for warning in warnings if warning.slo == slo.key],
             }
@@ -137,6 +139,8 @@ def print_explain(console: Console, slos: list[SLO], warnings: list[SpecWarning]
         if not slo.tiers:
             table.add_row("no tiers enabled")
         console.print(table)
+        if slo.grouping:
+            console.print(grouping_note(slo), highlight=False)
         for warning in warnings:
             if warning.slo == slo.key:
                 console.print(f"[yellow]warning[/yellow] {warning.message}", markup=True, highlight=False)
@@ -184,6 +188,16 @@ def simulation_data(plan: Plan, result: ToolResult | None) -> dict:
     }
 
 
+def grouping_note(slo: SLO) -> str:
+    """How a grouped SLO's numbers read: each holds for every group on its own."""
+    labels = ", ".join(slo.grouping)
+    expected = f"; {slo.max_groups} groups expected" if slo.max_groups else ""
+    return (
+        f"grouped by {labels}{expected}: every number holds per {labels} value, with that group's own traffic; "
+        "each group burns its own budget and fires its own alerts (docs/grouping.md)"
+    )
+
+
 def print_simulation(console: Console, plan: Plan, result: ToolResult) -> None:
     slo = plan.slo
     console.print(
@@ -191,6 +205,12 @@ def print_simulation(console: Console, plan: Plan, result: ToolResult) -> None:
         f"evaluated every {format_duration(plan.step_ms)}",
         highlight=False,
     )
+    if slo.grouping:
+        console.print(
+            f"Grouped by {', '.join(slo.grouping)}: the scenario plays in one group; other groups are independent "
+            "and stay silent (the generated grouped tests prove it)",
+            highlight=False,
+        )
     phases = Table(title="Scenario", title_justify="left")
     for heading in ("from", "for", "phase"):
         phases.add_column(heading)

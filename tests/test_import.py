@@ -203,20 +203,21 @@ def test_imported_spec_renders_labels_annotations_and_external_runbook(tmp_path)
     assert by_name["SLOSLIMissing"]["annotations"]["runbook_url"] == "https://wiki.example.com/runbooks/myservice"
 
 
-def test_pyrra_latency_becomes_latency_kind_and_grouping_is_skipped(tmp_path):
+def test_pyrra_latency_becomes_latency_kind_and_grouping_is_kept(tmp_path):
     out = tmp_path / "out"
     result = run(tmp_path, str(write(tmp_path, "pyrra.yaml", PYRRA)), "--out", str(out))
-    assert result.exit_code == 1
-    assert "grouping" in result.output and "pyrra.yaml:33" in result.output.replace("\n", "")
+    assert result.exit_code == 0, result.output
     loads_and_validates(out)
     (service,) = documents(out / "shop.yaml")
     assert service["team"] == "web"
-    (slo,) = service["slos"]
-    assert slo["window"] == "2w" and slo["objective"] == 99
-    assert slo["sli"] == {
+    latency, errors = sorted(service["slos"], key=lambda slo: slo["name"] != "api-latency")
+    assert latency["window"] == "2w" and latency["objective"] == 99
+    assert latency["sli"] == {
         "latency": {"histogram": "http_request_duration_seconds", "selector": '{job="api"}', "threshold": "500ms"}
     }
-    assert slo["labels"] == {"tier": "gold"}
+    assert latency["labels"] == {"tier": "gold"}
+    assert errors["grouping"] == ["route"]
+    assert errors["sli"]["events"]["total"] == 'sum by (route) (rate(http_requests_total{job="api"}[{{.window}}]))'
 
 
 def test_openslo_objectives_become_slos_and_calendar_windows_are_skipped(tmp_path):

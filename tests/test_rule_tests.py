@@ -391,7 +391,7 @@ slos:
     alerting: {ticket: {enabled: false}}
     sli:
       events:
-        good: sum by (code) (rate(edge_requests_total{job="edge",code!~"5..|429"}[{{.window}}]))
+        good: sum(rate(edge_requests_total{job="edge",code!~"5..|429"}[{{.window}}]))
         total: sum(rate(edge_requests_total{job="edge"}[{{.window}}]))
   - name: two-counters
     objective: 99

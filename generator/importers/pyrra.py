@@ -63,7 +63,11 @@ def import_pyrra(document: Document) -> ImportBatch:
         window = text(spec, "window", ("spec",))
         assert window is not None
         slo["window"] = sloforge_window(window, ("spec", "window"))
-        slo["sli"] = _indicator(mapping(spec.get("indicator"), ("spec", "indicator"), "indicator"), approximations)
+        slo["sli"], grouping = _indicator(
+            mapping(spec.get("indicator"), ("spec", "indicator"), "indicator"), approximations
+        )
+        if grouping:
+            slo["grouping"] = list(grouping)
         if slo_labels:
             slo["labels"] = slo_labels
         alerting = optional_mapping(spec, "alerting", ("spec",))
@@ -82,7 +86,8 @@ def import_pyrra(document: Document) -> ImportBatch:
     return batch
 
 
-def _indicator(indicator: dict, approximations: list[str]) -> dict:
+def _indicator(indicator: dict, approximations: list[str]) -> tuple[dict, tuple[str, ...]]:
+    """sloforge's `sli` block and the grouping labels (one SLO per value, docs/grouping.md)."""
     path: PathKey = ("spec", "indicator")
     given = [name for name in INDICATORS if name in indicator]
     if len(given) != 1:
@@ -93,23 +98,37 @@ def _indicator(indicator: dict, approximations: list[str]) -> dict:
     kind = given[0]
     body = mapping(indicator[kind], path + (kind,), kind)
     path += (kind,)
-    if body.get("grouping"):
-        raise Unsupported(
-            path + ("grouping",),
-            "Pyrra grouping (one SLO per label value): not supported yet, planned as a separate feature",
-        )
+    grouping = _grouping(body.get("grouping"), path + ("grouping",))
     if kind == "ratio":
         errors, total = _metric(body, "errors", path), _metric(body, "total", path)
-        return {"events": {"errors": _rate(errors), "total": _rate(total)}}
+        return {"events": {"errors": _rate(errors, grouping), "total": _rate(total, grouping)}}, grouping
     if kind == "bool_gauge":
         metric = text(body, "metric", path)
         assert metric is not None
         _check_selector(metric, path + ("metric",))
         approximations.append("bool_gauge counts samples (each scrape one event), as Pyrra's average does")
-        return {"bool_gauge": {"metric": metric.strip()}}
+        return {"bool_gauge": {"metric": metric.strip()}}, grouping
     if kind == "latency":
-        return _latency(_metric(body, "success", path), _metric(body, "total", path), path, approximations)
-    return _latency_native(body, path, approximations)
+        success, total = _metric(body, "success", path), _metric(body, "total", path)
+        return _latency(success, total, path, approximations, grouping), grouping
+    return _latency_native(body, path, approximations, grouping), grouping
+
+
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _grouping(value: object, path: PathKey) -> tuple[str, ...]:
+    """Pyrra's `grouping` labels, checked the way sloforge's spec checks them."""
+    if value is None or value == []:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(label, str) for label in value):
+        raise Invalid(path, "grouping must be a list of label names")
+    for index, label in enumerate(value):
+        if not LABEL_NAME.fullmatch(label):
+            raise Invalid(path + (index,), f"grouping label {label!r} is not a Prometheus label name")
+        if label.startswith(("slo_", "__")) or label in ("le", "severity", "team", "alertname", "alertstate"):
+            raise Unsupported(path + (index,), f"grouping by {label!r}, a label sloforge or Prometheus sets")
+    return tuple(dict.fromkeys(value))
 
 
 def _metric(body: dict, key: str, path: PathKey) -> str:
@@ -128,11 +147,17 @@ def _check_selector(metric: str, path: PathKey) -> None:
         raise Invalid(path, f"expected a series selector, got {metric!r}")
 
 
-def _rate(selector: str) -> str:
-    return f"sum(rate({selector}[{{{{.window}}}}]))"
+def _rate(selector: str, grouping: tuple[str, ...] = ()) -> str:
+    return f"sum{_by(grouping)}(rate({selector}[{{{{.window}}}}]))"
 
 
-def _latency(success: str, total: str, path: PathKey, approximations: list[str]) -> dict:
+def _by(grouping: tuple[str, ...]) -> str:
+    return f" by ({', '.join(grouping)}) " if grouping else ""
+
+
+def _latency(
+    success: str, total: str, path: PathKey, approximations: list[str], grouping: tuple[str, ...] = ()
+) -> dict:
     """`X_bucket{..., le="0.3"}` over `X_count{...}`: sloforge's latency kind when the matchers agree."""
     (bucket_name, bucket_matchers), (count_name, count_matchers) = (
         vector_selectors(success)[0],
@@ -151,7 +176,7 @@ def _latency(success: str, total: str, path: PathKey, approximations: list[str])
         selector = _selector_text(success)
         return {"latency": {"histogram": histogram, "selector": selector, "threshold": threshold}}
     approximations.append("latency as events (success and total matchers differ)")
-    return {"events": {"good": _rate(success), "total": _rate(total)}}
+    return {"events": {"good": _rate(success, grouping), "total": _rate(total, grouping)}}
 
 
 def _selector_text(bucket_selector: str) -> str:
@@ -164,7 +189,7 @@ def _selector_text(bucket_selector: str) -> str:
     return "{" + ",".join(kept) + "}" if kept else ""
 
 
-def _latency_native(body: dict, path: PathKey, approximations: list[str]) -> dict:
+def _latency_native(body: dict, path: PathKey, approximations: list[str], grouping: tuple[str, ...] = ()) -> dict:
     total = _metric(body, "total", path)
     latency = text(body, "latency", path)
     assert latency is not None
@@ -177,7 +202,7 @@ def _latency_native(body: dict, path: PathKey, approximations: list[str]) -> dic
     approximations.append("latencyNative as events with histogram_fraction (no generated rule tests for it)")
     return {
         "events": {
-            "good": f"sum(histogram_fraction(0, {bound}, {rate}) * histogram_count({rate}))",
-            "total": f"sum(histogram_count({rate}))",
+            "good": f"sum{_by(grouping)}(histogram_fraction(0, {bound}, {rate}) * histogram_count({rate}))",
+            "total": f"sum{_by(grouping)}(histogram_count({rate}))",
         }
     }

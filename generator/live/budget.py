@@ -46,8 +46,9 @@ def collect(connection: Connection, services: tuple[str, ...] = ()) -> list[Budg
         info = {key: labels for key, labels in info.items() if key[0] in services}
     if not info:
         raise NoData(f"Prometheus has no {L.INFO} series: are sloforge's rules loaded?")
-    remaining = _values(connection, L.BUDGET_REMAINING)
-    stage_index = _values(connection, L.BUDGET_STAGE_INDEX)
+    # A grouped SLO has a budget per group (docs/grouping.md): its row is its worst group.
+    remaining = _values(connection, f"min by ({SLO_KEY}) ({L.BUDGET_REMAINING})")
+    stage_index = _values(connection, f"max by ({SLO_KEY}) ({L.BUDGET_STAGE_INDEX})")
     burn = {window: _values(connection, _burn_rate(window)) for window in ("1h", "1d")}
     stages = {
         (*_key(sample), sample["metric"].get("stage_index", "")): sample["metric"]
@@ -80,8 +81,12 @@ def without_data(rows: list[BudgetRow]) -> list[BudgetRow]:
     return [row for row in rows if row.budget_remaining is None or row.stage is None]
 
 
+SLO_KEY = f"{L.SERVICE}, {L.SLO}"
+
+
 def _burn_rate(window: str) -> str:
-    return f"{L.error_ratio_series(window)} / ignoring({L.WINDOW}) {L.ERROR_BUDGET}"
+    """The burn rate over `window`, of a grouped SLO's fastest-burning group."""
+    return f"max by ({SLO_KEY}) ({L.error_ratio_series(window)}) / on({SLO_KEY}) {L.ERROR_BUDGET}"
 
 
 def _key(sample: dict) -> tuple[str, str]:

@@ -113,6 +113,8 @@ def _build_slo(
         budget_stages=stages,
         info_labels=tuple(sorted(slo.labels.items())),
         annotations=tuple(sorted(slo.annotations.items())),
+        grouping=tuple(slo.grouping),
+        max_groups=slo.max_groups,
     )
 
 

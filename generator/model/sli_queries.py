@@ -42,46 +42,56 @@ def le_matcher(threshold: Duration) -> str:
     return f'le=~"{value}(\\\\.0)?"'
 
 
+def by_clause(grouping: tuple[str, ...]) -> str:
+    """` by (route, region)` for a grouped SLO (docs/grouping.md), "" otherwise."""
+    return f" by ({', '.join(grouping)})" if grouping else ""
+
+
 @lru_cache(maxsize=1 << 14)
-def summed(query: str) -> str:
-    """`sum(query)` unless the query already is a plain `sum(...)` (one series, no labels)."""
-    root: Any  # the parser's node classes, told apart by name
+def summed(query: str, grouping: tuple[str, ...] = ()) -> str:
+    """`sum by (grouping) (query)` unless the query already is that sum (`sum(...)` when ungrouped)."""
+    root: Any  # the parser's node classes
     try:
         root = promql_parser.parse(query)
     except ValueError:
         root = None
-    if isinstance(root, promql_parser.AggregateExpr) and str(root.op) == "sum" and root.modifier is None:
-        return query
-    return f"sum({query})"
+    if isinstance(root, promql_parser.AggregateExpr) and str(root.op) == "sum":
+        modifier = root.modifier
+        if modifier is None and not grouping:
+            return query
+        if modifier is not None and str(modifier.type).endswith("By") and set(modifier.labels) == set(grouping):
+            return query
+    return f"sum{by_clause(grouping)}({query})"
 
 
 def _matchers(*parts: str) -> str:
     return "{" + ",".join(part for part in parts if part) + "}"
 
 
-def queries_for(sli: SLI, window: Duration) -> SLIQueries:
-    w = window.text
+def queries_for(sli: SLI, window: Duration, grouping: tuple[str, ...] = ()) -> SLIQueries:
+    """The SLI's errors and total over `window`: one series, or one per group (`sum by (grouping)`)."""
+    w, by = window.text, by_clause(grouping)
     if isinstance(sli, EventsSLI):
-        total = summed(substitute_window(sli.total, w))
+        total = summed(substitute_window(sli.total, w), grouping)
         if sli.errors is not None:
-            errors = summed(substitute_window(sli.errors, w))
+            errors = summed(substitute_window(sli.errors, w), grouping)
             return SLIQueries(errors=f"{errors} or (0 * {total})", total=total)
-        good = summed(substitute_window(sli.good or "", w))
+        good = summed(substitute_window(sli.good or "", w), grouping)
         return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
     if isinstance(sli, LatencySLI):
-        total = f"sum(rate({sli.histogram}_count{_matchers(sli.selector)}[{w}]))"
-        good = f"sum(rate({sli.histogram}_bucket{_matchers(sli.selector, le_matcher(sli.threshold))}[{w}]))"
+        total = f"sum{by}(rate({sli.histogram}_count{_matchers(sli.selector)}[{w}]))"
+        good = f"sum{by}(rate({sli.histogram}_bucket{_matchers(sli.selector, le_matcher(sli.threshold))}[{w}]))"
         return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
     if isinstance(sli, BoolGaugeSLI):
         # Each sample is one event; counts per window rather than per second.
-        total = f"sum(count_over_time({sli.metric}[{w}]))"
-        good = f"sum(sum_over_time({sli.metric}[{w}]))"
+        total = f"sum{by}(count_over_time({sli.metric}[{w}]))"
+        good = f"sum{by}(sum_over_time({sli.metric}[{w}]))"
         return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
     assert isinstance(sli, RawSLI)
     # A ratio cannot be split: record it as errors with a total of 1 per
     # evaluation, so long windows become its time average. `>= 0` drops NaN.
     ratio = f"(({substitute_window(sli.error_ratio, w)}) >= 0)"
-    return SLIQueries(errors=f"avg({ratio})", total=None, traffic_weighted=False)
+    return SLIQueries(errors=f"avg{by}({ratio})", total=None, traffic_weighted=False)
 
 
 _COUNTER_FUNCTION = re.compile(r"\b(increase|rate|irate)\s*\(")

@@ -104,6 +104,8 @@ class SLO:
     where: str = field(default="", compare=False)  # file:line:col of the entry, as messages show paths
     info_labels: tuple[tuple[str, str], ...] = ()  # the SLO's own labels, also on slo:info
     annotations: tuple[tuple[str, str], ...] = ()  # replace or add alert annotations (runbook_url, ...)
+    grouping: tuple[str, ...] = ()  # labels every recorded series keeps: one ratio and alert per group
+    max_groups: int | None = None  # the groups the user expects (a cardinality warning above the threshold)
 
     @property
     def objective_ratio(self) -> Decimal:
@@ -179,6 +181,7 @@ class Settings:
     operator_labels: tuple[tuple[str, str], ...] = ()  # PrometheusRule metadata.labels (ruleSelector)
     thanos_partial_response_strategy: str = ""  # warn | abort | "" (Thanos Ruler's default)
     grafana_dashboards_path: str = "/var/lib/grafana/dashboards/sloforge"  # where Grafana finds the dashboards
+    max_groups_warning: int = 100  # a grouped SLO expecting more groups than this gets a render warning
 
 
 @dataclass(frozen=True)

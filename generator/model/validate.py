@@ -35,7 +35,7 @@ def validate(specs: SpecSet, extra_checks: Sequence[ExtraCheck] = ()) -> None:
     errors = policy + document_errors(specs, interval)
     for check in extra_checks:
         errors += check(specs, base)
-    for src, path, slo in slo_specs(specs):
+    for src, path, slo, _labels in slo_specs(specs):
         errors += _slo_tier_errors(src, path, slo, base)
     if errors:
         raise SpecErrors(errors)

@@ -134,5 +134,25 @@ def shared_secret_warnings(model: Model) -> list[SpecWarning]:
     return found
 
 
+def grouping_warnings(model: Model) -> list[SpecWarning]:
+    """A grouped SLO that declares more groups than the Policy's threshold: its series multiply (docs/grouping.md)."""
+    limit = model.settings.max_groups_warning
+    return [
+        SpecWarning(
+            slo.source,
+            slo.key,
+            f"max_groups {slo.max_groups} is above {limit} (settings.max_groups_warning): every recorded series "
+            f"and every alert of this SLO exists once per {', '.join(slo.grouping)} value, so it costs about "
+            f"{slo.max_groups} times an ungrouped SLO in Prometheus; group by fewer labels or raise the setting",
+        )
+        for slo in model.slos
+        if slo.grouping and slo.max_groups is not None and slo.max_groups > limit
+    ]
+
+
 def model_warnings(model: Model) -> list[SpecWarning]:
-    return sorted([warning for slo in model.slos for warning in slo_warnings(slo)] + shared_secret_warnings(model))
+    return sorted(
+        [warning for slo in model.slos for warning in slo_warnings(slo)]
+        + shared_secret_warnings(model)
+        + grouping_warnings(model)
+    )

@@ -165,6 +165,14 @@ class SLOSpec(Strict):
     min_total_events: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)] = Field(
         default=0, description="a long window with fewer events is no signal: its tier does not fire (0: off)"
     )
+    grouping: list[LabelName] = Field(
+        default=[],
+        description="labels that split the SLO: one error ratio, budget and alert per value (docs/grouping.md)",
+    )
+    max_groups: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)] | None = Field(
+        default=None,
+        description="the number of groups you expect; render warns above settings.max_groups_warning (default 100)",
+    )
 
     @field_validator("labels", "annotations", mode="before")
     @classmethod
@@ -373,6 +381,9 @@ class PolicySettings(Strict):
     deploy: DeploySettings | None = None
     grafana_dashboards_path: str | None = Field(
         default=None, description="absolute path inside Grafana of rendered/grafana/dashboards/ (provisioning file)"
+    )
+    max_groups_warning: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)] | None = Field(
+        default=None, description="render warns when a grouped SLO's max_groups is above this (default 100)"
     )
 
     @field_validator("secrets_dir")

@@ -17,6 +17,7 @@ from generator.spec import secrets
 from generator.spec.budget_checks import budget_policy_errors
 from generator.spec.defaults import DEFAULT_EVALUATION_INTERVAL
 from generator.spec.errors import SpecError
+from generator.spec.grouping import grouping_errors, grouping_label_errors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
 from generator.spec.promql import parse_error, selector_problem, substitute_window
 from generator.spec.safe_text import template_problem
@@ -88,14 +89,14 @@ def document_errors(specs: SpecSet, interval: Duration) -> list[SpecError]:
                     )
                 )
             names.setdefault(slo.name, index)
-    for src, slo_path, slo in slo_specs(specs):
-        errors += _check_slo(src, slo_path, slo, interval)
+    for src, slo_path, slo, service_labels in slo_specs(specs):
+        errors += _check_slo(src, slo_path, slo, interval, service_labels)
     errors += budget_policy_errors(specs)
     return errors
 
 
-def slo_specs(specs: SpecSet) -> Iterator[tuple[Document, PathKey, SLOSpec]]:
-    """Every SLO with its document and path, those of Service documents whose schema check failed elsewhere too.
+def slo_specs(specs: SpecSet) -> Iterator[tuple[Document, PathKey, SLOSpec, dict]]:
+    """Every SLO with its document, path and service labels, those of Service documents whose schema check failed too.
 
     Every error of a run is reported at once, so a typo in one SLO does not
     hide a bad query in the next.
@@ -103,9 +104,10 @@ def slo_specs(specs: SpecSet) -> Iterator[tuple[Document, PathKey, SLOSpec]]:
     for doc in specs.of_kind(ServiceDoc):
         service: ServiceDoc = doc.model
         for index, slo in enumerate(service.slos):
-            yield doc.source, ("slos", index), slo
+            yield doc.source, ("slos", index), slo, service.labels
     for src in specs.failed:
-        slos = src.data.get("slos") if isinstance(src.data, dict) and src.data.get("kind") == "Service" else None
+        data = src.data if isinstance(src.data, dict) and src.data.get("kind") == "Service" else {}
+        slos, labels = data.get("slos"), data.get("labels")
         if not isinstance(slos, list):
             continue
         for index, item in enumerate(slos):
@@ -113,7 +115,7 @@ def slo_specs(specs: SpecSet) -> Iterator[tuple[Document, PathKey, SLOSpec]]:
                 slo = SLOSpec.model_validate(item)
             except ValidationError:
                 continue  # its schema errors are already reported
-            yield src, ("slos", index), slo
+            yield src, ("slos", index), slo, labels if isinstance(labels, dict) else {}
 
 
 # Tier fields a Policy's new tier must set; the rest have defaults.
@@ -237,14 +239,36 @@ def _tier_window_errors(src, path: tuple, spec: TierSpec, interval: Duration) ->
     return errors
 
 
-def _check_slo(src, path: tuple, slo: SLOSpec, interval: Duration) -> list[SpecError]:
+def _check_slo(src, path: tuple, slo: SLOSpec, interval: Duration, service_labels: dict) -> list[SpecError]:
     errors: list[SpecError] = []
     _check_window(src, path, slo.window, errors)
-    errors += _check_sli(src, path + ("sli",), slo)
+    sli_errors = _check_sli(src, path + ("sli",), slo)
+    errors += sli_errors + _check_grouping(src, path, slo, service_labels, parsed=not sli_errors)
     for name, spec in slo.alerting.items():
         if spec is not None:
             errors += _tier_window_errors(src, path + ("alerting", name), spec, interval)
     errors += _check_slo_labels(src, path, slo)
+    return errors
+
+
+def _check_grouping(src, path: tuple, slo: SLOSpec, service_labels: dict, parsed: bool) -> list[SpecError]:
+    """Grouping labels are new, free names; every query keeps them (or, ungrouped, has no `by`)."""
+    taken = {label: "the service" for label in service_labels} | {label: "this SLO" for label in slo.labels}
+    for name, spec in slo.alerting.items():
+        taken |= {label: f"this SLO's tier {name}" for label in (spec.labels or {} if spec else {})}
+    errors = grouping_label_errors(src, path, slo.grouping, taken, RESERVED_LABELS)
+    if slo.max_groups is not None and not slo.grouping:
+        errors.append(src.error(path + ("max_groups",), "max_groups counts groups: it needs `grouping` beside it"))
+    if not parsed:
+        return errors  # the queries' own errors come first
+    sli, grouping, where = slo.sli, tuple(dict.fromkeys(slo.grouping)), path + ("sli",)
+    if sli.events:
+        for field in ("errors", "good", "total"):
+            query = getattr(sli.events, field)
+            if query is not None:
+                errors += grouping_errors(src, where + ("events", field), query, grouping)
+    elif sli.raw:
+        errors += grouping_errors(src, where + ("raw", "error_ratio"), sli.raw.error_ratio, grouping)
     return errors
 
 

@@ -10,6 +10,7 @@ from generator.targets.budget_tests import render_budget_tests
 from generator.targets.dashboards import render_dashboards
 from generator.targets.deploy import render_deploy
 from generator.targets.grafana_provisioning import render_grafana_provisioning
+from generator.targets.grouped_tests import render_grouped_tests
 from generator.targets.rule_tests import render_rule_tests
 from generator.targets.rules import render_rules
 from generator.targets.runbooks import render_runbooks
@@ -20,6 +21,7 @@ Renderer = Callable[[Model], dict[str, str]]
 RENDERERS: tuple[Renderer, ...] = (
     render_rules,
     render_rule_tests,
+    render_grouped_tests,  # grouped SLOs only: several groups at once (docs/grouping.md)
     render_budget_tests,
     render_alertmanager,
     render_runbooks,

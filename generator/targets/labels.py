@@ -16,6 +16,7 @@ SEVERITY = "severity"
 TEAM = "team"
 ALERTNAME = "alertname"
 MISSING_SLI_ALERT = "SLOSLIMissing"
+TILE = "slo_tile"  # inside a grouped SLO's window sums only: tells the offset lookups apart (never recorded)
 
 # Recorded series (contracts in docs/design.md).
 ERROR_RATIO = "slo:sli_error:ratio_rate"  # + window, e.g. slo:sli_error:ratio_rate5m

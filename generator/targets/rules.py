@@ -10,7 +10,7 @@ smear, no detection lag) and stays traffic weighted.
 from __future__ import annotations
 
 from generator.model.severity import missing_sli_class
-from generator.model.sli_queries import events_per_sample, queries_for
+from generator.model.sli_queries import by_clause, events_per_sample, queries_for
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling, windows_of
 from generator.targets import labels as L
@@ -71,7 +71,7 @@ def slo_rule_group(slo: SLO, settings: Settings) -> dict:
 
 def recording_rules(slo: SLO, windows: list[Duration]) -> list[dict]:
     base = windows[0]
-    queries = queries_for(slo.sli, base)
+    queries = queries_for(slo.sli, base, slo.grouping)
     sel = L.selector(slo.service, slo.name)
     errors, total = f"{L.ERRORS_RATE}{base}{sel}", f"{L.TOTAL_RATE}{base}{sel}"
     rules = [
@@ -127,11 +127,30 @@ def tile_sum(name: str, slo: SLO, plan: Tiling, base: Duration) -> str:
     """`plan.count` lookups of the rung, newest first; a missing tile counts as 0 (a restart must not empty the sum)."""
     rung = f"{name}{duration_of(plan.rung_ms) if plan.rung_ms != base.millis else base}"
     sel = L.selector(slo.service, slo.name)
+    if slo.grouping:
+        return grouped_tile_sum(f"{rung}{sel}", slo.grouping, plan)
     terms = [
         f"(sum({rung}{sel}{'' if k == 0 else ' offset ' + format_duration(k * plan.rung_ms)}) or vector(0))"
         for k in range(plan.count)
     ]
     return "\n+ ".join(terms)
+
+
+def grouped_tile_sum(rung: str, grouping: tuple[str, ...], plan: Tiling) -> str:
+    """The tiles of every group, told apart by a `slo_tile` label, summed per group (docs/grouping.md).
+
+    `sum(tile) or vector(0)` cannot work per group: the label-free 0 matches
+    no group, so one group's missing tile would drop it from the whole sum. In
+    the union a missing tile is simply absent (it counts as 0), and a group
+    that exists in any tile is summed: a group that appears later starts
+    with what it has. A group with no tile at all records nothing.
+    """
+    terms = [
+        f"label_replace({rung}{'' if k == 0 else ' offset ' + format_duration(k * plan.rung_ms)}, "
+        f'"{L.TILE}", "{k}", "", "")'
+        for k in range(plan.count)
+    ]
+    return f"sum{by_clause(grouping)} (\n  " + "\n  or ".join(terms) + "\n)"
 
 
 def metadata_rules(slo: SLO) -> list[dict]:
@@ -214,7 +233,8 @@ def _count_clause(slo: SLO, tier: Tier, rate_name: str, minimum: int) -> str | N
     if window.millis in rungs_needed([w.millis for w in windows_of(slo)], base.millis):
         count, match = f"{rate_name}{duration_of(window.millis)}{sel}", f"ignoring({L.WINDOW})"
     elif plan is not None:  # the tiles' summed rates / their count is the mean rate over the window
-        count, match = f"(\n{tile_sum(rate_name, slo, plan, base)}\n) / {plan.count}", "on()"
+        count = f"(\n{tile_sum(rate_name, slo, plan, base)}\n) / {plan.count}"
+        match = f"on({', '.join(slo.grouping)})"  # the identity is summed away: per group, or one series
     else:
         count, match = f"avg_over_time({rate_name}{base}{sel}[{window}])", f"ignoring({L.WINDOW})"
     return f"{match}\n(\n  {count} * {format_number(scale)} >= {minimum}\n)"
@@ -266,7 +286,8 @@ def blind_latch(slo: SLO, tier: Tier) -> str:
     )
     total = f"{L.TOTAL_RATE}{windows_of(slo)[0]}{L.selector(slo.service, slo.name)}"
     return (
-        f"(\n  max by ({L.SERVICE}, {L.SLO}, {L.WINDOW}) (max_over_time({firing}[{tier.short_window}]))\n"
+        f"(\n  max by ({', '.join((L.SERVICE, L.SLO, L.WINDOW, *slo.grouping))}) "
+        f"(max_over_time({firing}[{tier.short_window}]))\n"
         f"  and on({L.SERVICE}, {L.SLO})\n  absent({total})\n)"
     )
 

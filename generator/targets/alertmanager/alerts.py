@@ -18,6 +18,7 @@ class GeneratedAlert:
     slo: SLO
     labels: tuple[tuple[str, str], ...]  # full label set, alertname included
     annotations: tuple[tuple[str, str], ...]  # as written in the rule (Prometheus templates unexpanded)
+    group: str = ""  # a grouped SLO's group, where a test gives the alert one (docs/grouping.md)
 
     @property
     def label_map(self) -> dict[str, str]:
@@ -25,7 +26,7 @@ class GeneratedAlert:
 
     @property
     def name(self) -> str:
-        return f"{self.slo.key} {self.label_map[L.ALERTNAME]}"
+        return f"{self.slo.key} {self.label_map[L.ALERTNAME]}" + (f" [{self.group}]" if self.group else "")
 
 
 def generated_alerts(model: Model) -> list[GeneratedAlert]:

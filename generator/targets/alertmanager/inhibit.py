@@ -2,7 +2,8 @@
 
 For every pair of alerts of one SLO where the source is strictly more severe
 than the target, the source mutes the target, and only within that SLO
-(`equal` on the SLO identity). A page is therefore never muted by a ticket or
+(`equal` on the SLO identity and every grouping label, so one route's page
+never mutes another route's ticket: docs/grouping.md). A page is therefore never muted by a ticket or
 by `SLOSLIMissing`. Alerts are told apart by tier and class (`slo_notify`), so
 SLOs that page and SLOs that only ticket agree on every pair; pairs are merged
 into one rule per source and target class. Where SLOs disagree on a pair's
@@ -56,7 +57,18 @@ def inhibit_rules(model: Model) -> list[dict]:
         for scope in scopes:  # overridden windows flip the order for some SLOs: scope the rule to them
             merged[(matchers + scope, target[1])].append(target[0])
     ordered = sorted(merged.items(), key=lambda item: (len(item[0][0]), [m.text() for m in item[0][0]], item[0][1]))
-    return [_rule(source, notify, tiers) for (source, notify), tiers in ordered]
+    equal = same_alert_group(model)
+    return [_rule(source, notify, tiers, equal) for (source, notify), tiers in ordered]
+
+
+def same_alert_group(model: Model) -> list[str]:
+    """`equal` labels: the SLO identity, then every grouping label in use.
+
+    An alert without a label has it empty on both sides, so ungrouped SLOs
+    (and SLOs grouped by other labels) still match on their identity alone.
+    """
+    grouping = sorted({label for slo in model.slos for label in slo.grouping})
+    return [*SAME_SLO, *grouping]
 
 
 def _key_matchers(key: Key) -> tuple[Matcher, ...]:
@@ -67,7 +79,7 @@ def _scope(slo: SLO) -> tuple[Matcher, ...]:
     return (Matcher(L.SERVICE, "=", slo.service), Matcher(L.SLO, "=", slo.name))
 
 
-def _rule(source: tuple[Matcher, ...], notify: str, tiers: list[str]) -> dict:
+def _rule(source: tuple[Matcher, ...], notify: str, tiers: list[str], equal: list[str]) -> dict:
     tier = (
         Matcher(L.TIER, "=", tiers[0])
         if len(tiers) == 1
@@ -76,7 +88,7 @@ def _rule(source: tuple[Matcher, ...], notify: str, tiers: list[str]) -> dict:
     return {
         "source_matchers": [m.text() for m in source],
         "target_matchers": [tier.text(), Matcher(L.NOTIFY, "=", notify).text()],
-        "equal": list(SAME_SLO),
+        "equal": list(equal),
     }
 
 

@@ -83,8 +83,8 @@ def slo_table(model: Model) -> P.table.Panel:
         "SLOs, worst error budget first",
         [
             P.Query(Q.per_slo(f"{L.OBJECTIVE}{Q.service_filter()}", model), instant=True, table=True),
-            P.Query(Q.per_slo(Q.overview_sli(model), model), instant=True, table=True),
-            P.Query(Q.per_slo(service_budget, model), instant=True, table=True),
+            P.Query(Q.per_slo(Q.overview_sli(model), model, "min"), instant=True, table=True),
+            P.Query(Q.per_slo(service_budget, model, "min"), instant=True, table=True),
             P.Query(Q.per_slo(Q.overview_firing(model), model), instant=True, table=True),
             P.Query(Q.per_slo(f"{L.BUDGET_STAGE_INDEX}{Q.service_filter()}", model), instant=True, table=True),
         ],
@@ -148,6 +148,34 @@ def firing_table() -> P.table.Panel:
     )
 
 
+WORST_GROUPS = 10
+
+
+def worst_groups_table(model: Model) -> P.table.Panel | None:
+    """Grouped SLOs (docs/grouping.md): the groups with the least error budget left, one row each."""
+    expr = Q.worst_groups(model, WORST_GROUPS)
+    if expr is None:
+        return None
+    return P.table_panel(
+        f"Worst {WORST_GROUPS} groups of grouped SLOs",
+        [P.Query(expr, instant=True, table=True)],
+        width=24,
+        height=9,
+        description="A grouped SLO has an error budget per group (route, tenant, ...): the SLO table shows its "
+        "worst group; these are the groups with the least budget left across every grouped SLO.",
+        unit="percentunit",
+        decimals=3,
+        transformations=[
+            P.transformation("sortBy", {"fields": {}, "sort": [{"field": "Value", "desc": False}]}),
+            P.transformation(
+                "organize",
+                {"excludeByName": {"Time": True, "__name__": True}, "indexByName": {}, "renameByName": {}},
+            ),
+        ],
+        no_value="no grouped SLO has data",
+    )
+
+
 def budget_history() -> P.timeseries.Panel:
     return P.timeseries_panel(
         "Error budget remaining",
@@ -181,6 +209,8 @@ def overview_dashboard(model: Model) -> P.dashboard_models.Dashboard:
         )
         .link(P.dashboards_link("SLO dashboards", ["sloforge"]))
     )
-    for panel in [*summary_stats(), slo_table(model), firing_table(), budget_history()]:
+    worst = worst_groups_table(model)
+    panels = [*summary_stats(), slo_table(model), *([worst] if worst else []), firing_table(), budget_history()]
+    for panel in panels:
         builder = builder.with_panel(panel)
     return builder.build()

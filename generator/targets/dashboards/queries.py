@@ -21,8 +21,20 @@ LATENCY_QUANTILES = ("0.5", "0.9", "0.99")
 
 
 def slo_selector(slo: SLO, **extra: str) -> str:
-    """Identity matchers plus `slo_name=~"$slo"`: the SLO variable narrows a dashboard to one row."""
-    return L.selector(slo.service, slo.name, **extra)[:-1] + f',{L.SLO}=~"${SLO_VARIABLE}"}}'
+    """Identity matchers plus `slo_name=~"$slo"`: the SLO variable narrows a dashboard to one row.
+
+    A grouped SLO's series are narrowed by one variable per grouping label too (docs/grouping.md).
+    """
+    groups = "".join(f',{label}=~"${group_variable(label)}"' for label in slo.grouping)
+    return L.selector(slo.service, slo.name, **extra)[:-1] + f',{L.SLO}=~"${SLO_VARIABLE}"{groups}}}'
+
+
+RESERVED_VARIABLES = {SLO_VARIABLE, TEAM_VARIABLE, SERVICE_VARIABLE, "datasource"}
+
+
+def group_variable(label: str) -> str:
+    """The dashboard variable of a grouping label: its name, unless a sloforge variable has it."""
+    return f"group_{label}" if label in RESERVED_VARIABLES else label
 
 
 def gated(expr: str, slo: SLO) -> str:
@@ -107,10 +119,13 @@ def budget_stage(slo: SLO) -> str:
     return f"{L.BUDGET_STAGE_INDEX}{slo_selector(slo)}"
 
 
-def per_slo(expr: str, model: Model) -> str:
-    """One row per SLO with the same labels for every overview column, so Grafana can merge them."""
+def per_slo(expr: str, model: Model, worst: str = "max") -> str:
+    """One row per SLO with the same labels for every overview column, so Grafana can merge them.
+
+    `worst` picks a grouped SLO's worst group: `min` for the SLI and the budget left, `max` for counts and stages.
+    """
     keys = f"{L.TEAM}, {L.SERVICE}, {L.SLO}, {UID_LABEL}"
-    return f"max by ({keys}) (\n  ({expr})\n  * on({L.SERVICE}, {L.SLO}) group_left({L.TEAM}, {UID_LABEL})\n  {overview_info(model)}\n)"
+    return f"{worst} by ({keys}) (\n  ({expr})\n  * on({L.SERVICE}, {L.SLO}) group_left({L.TEAM}, {UID_LABEL})\n  {overview_info(model)}\n)"
 
 
 def service_filter() -> str:
@@ -138,6 +153,16 @@ def overview_firing(model: Model) -> str:
 def firing_alerts(notify: str | None = None) -> str:
     extra = f',{L.NOTIFY}="{notify}"' if notify else ""
     return f'ALERTS{{alertstate="firing",{L.TEAM}=~"${TEAM_VARIABLE}",{L.SERVICE}=~"${SERVICE_VARIABLE}"{extra}}}'
+
+
+def worst_groups(model: Model, count: int) -> str | None:
+    """The `count` groups of grouped SLOs with the least error budget left; None without grouped SLOs."""
+    selectors = [
+        f'{L.BUDGET_REMAINING}{L.selector(slo.service, slo.name)[:-1]},{L.SERVICE}=~"${SERVICE_VARIABLE}"}}'
+        for slo in model.slos
+        if slo.grouping
+    ]
+    return f"bottomk({count}, {' or '.join(selectors)})" if selectors else None
 
 
 def count_or_zero(expr: str) -> str:

@@ -236,6 +236,10 @@ def service_dashboard(service: Service, settings: Settings) -> P.dashboard_model
         .link(P.dashboard_link("SLO overview", overview_link()))
         .link(P.dashboards_link("SLO dashboards", ["sloforge"]))
     )
+    for label in sorted({label for slo in service.slos for label in slo.grouping}):
+        grouped = "|".join(slo.name for slo in service.slos if label in slo.grouping)
+        selector = f'{L.BUDGET_REMAINING}{{{L.SERVICE}="{service.name}",{L.SLO}=~"{grouped}"}}'
+        builder = builder.with_variable(P.label_values_variable(Q.group_variable(label), label, selector, label))
     for slo in service.slos:
         builder = builder.with_row(P.row(row_title(slo)))
         for panel in slo_panels(slo, settings):
