@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bench import evaluation, render_speed, report, rule_test_speed
+from bench import evaluation, render_speed, report, rule_test_speed, tiles
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -80,6 +80,8 @@ def main(
             f" to {ended} ({load} at the start; 1-minute load average {result.prep.load} during the backfill)",
         )
         SAVED.write_bytes(pickle.dumps((result, stamp)))
+    if result is not None:
+        result.diagnosis = tiles.summary(tiles.diagnose(result, WORK / "tiles-specs"))
     previous = out.read_text(encoding="utf-8") if out.exists() else ""
     text = report.markdown(header, render, rule_tests, result, stamp.rstrip() + ".", previous)  # type: ignore[arg-type]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -127,6 +127,7 @@ class EvalResult:
     synth: SynthConfig
     prep: Prep
     runs: list[RunResult]
+    diagnosis: list[str] = field(default_factory=list)  # report lines from bench.tiles
 
 
 def run(config: EvalConfig, work: Path, log: Log) -> EvalResult:

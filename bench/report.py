@@ -236,7 +236,7 @@ def eval_section(result: EvalResult) -> list[str]:
     lines += ["", *accuracy_verdict(ours, runs.get("naive")), ""]
     if "naive" in runs:
         lines += _worst_naive_period(runs["naive"])
-    lines += [*_worst(ours, LONG_MS), "", *_notes(result), ""]
+    lines += [*_worst(ours, LONG_MS), "", *getattr(result, "diagnosis", []), *_notes(result), ""]
     return lines
 
 
