@@ -81,7 +81,9 @@ def main(
         )
         SAVED.write_bytes(pickle.dumps((result, stamp)))
     if result is not None:
-        result.diagnosis = tiles.summary(tiles.diagnose(result, WORK / "tiles-specs"))
+        result.diagnosis = tiles.selector_costs(result, WORK / "prometheus" / "rules") + tiles.summary(
+            tiles.diagnose(result, WORK / "tiles-specs")
+        )
     previous = out.read_text(encoding="utf-8") if out.exists() else ""
     text = report.markdown(header, render, rule_tests, result, stamp.rstrip() + ".", previous)  # type: ignore[arg-type]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -341,7 +341,7 @@ def _rules_api(server: prom.Prometheus) -> list[dict]:
 
 def per_minute(groups: list[dict]) -> tuple[float, dict[str, float]]:
     """Rule evaluation seconds per minute (each group's last evaluation x its evaluations per minute), and per rule."""
-    total, by_rule = 0.0, {}
+    total, by_rule = 0.0, dict[str, float]()
     for group in groups:
         scale = 60.0 / float(group["interval"])
         total += float(group["evaluationTime"]) * scale
@@ -369,7 +369,10 @@ def _measure(
         time.sleep(config.warmup_cycles * 60 + 5)
         before = server.metrics()
         cpu_before, t_before = server.cpu_seconds(), time.monotonic()
-        cycles, checks, rule_sums, loads = [], [], {}, []
+        cycles: list[float] = []
+        checks: list[Check] = []
+        rule_sums: dict[str, float] = {}
+        loads: list[float] = []
         for cycle in range(config.cycles):
             loads.append(os.getloadavg()[0])
             seconds, by_rule = per_minute(_rules_api(server))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 from bench.evaluation import TOLERANCE, Check, EvalResult, RunResult
 from bench.render_speed import RenderTiming
@@ -90,7 +91,7 @@ def _intervals(run: RunResult) -> str:
     return ", ".join(f"{count} x {interval}" for interval, count in sorted(run.intervals.items()))
 
 
-def _cost_table(result: EvalResult, names: list[str]) -> list[str]:
+def _cost_table(result: EvalResult, names: Sequence[str]) -> list[str]:
     runs = {run.name: run for run in result.runs}
     lines = [
         "| rule set | groups | rules | eval time per minute (median) | min..max | samples per minute | peak RSS | "

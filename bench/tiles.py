@@ -16,11 +16,13 @@ windows would have if `rate(raw[5m])` saw the whole 5 minutes.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from bench.evaluation import EvalResult
 from bench.recorded import Rung, base_rates, rung_plan, rung_values
@@ -197,3 +199,49 @@ def summary(d: Diagnosis) -> list[str]:
         "",
     ]
     return lines
+
+
+SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\{")
+
+
+def selectors(rules: Path) -> tuple[int, int]:
+    """(vector selectors, rules) in a rule directory: each selector is a series lookup with a fixed cost."""
+    count = rules_seen = 0
+    for path in sorted(rules.glob("*.yaml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                count += len(SELECTOR.findall(rule["expr"]))
+                rules_seen += 1
+    return count, rules_seen
+
+
+def selector_costs(result: EvalResult, rule_root: Path) -> list[str]:
+    """Evaluation time per selector: where a rule set's time goes when it reads few samples."""
+    lines = [
+        "**Cost per selector** (vector selectors counted in the rule files; each is an index lookup and a "
+        "series iterator, whatever it reads; time per minute / selector evaluations per minute):",
+        "",
+        "| rule set | selectors per minute | per SLO | eval time per selector | samples per selector |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    slos = result.config.slos
+    for run in result.runs:
+        found, _ = selectors(rule_root / run.name)
+        # Pyrra's groups run at other intervals: weigh each rule file's selectors by its group's evaluations.
+        per_minute = _selectors_per_minute(rule_root / run.name) if run.name == "pyrra" else found
+        if not per_minute:
+            continue
+        lines.append(
+            f"| {run.name} | {per_minute:,.0f} | {per_minute / slos:,.0f} | "
+            f"{run.median_cycle / per_minute * 1e6:,.0f} µs | {run.samples_per_cycle / per_minute:,.0f} |"
+        )
+    return [*lines, ""]
+
+
+def _selectors_per_minute(rules: Path) -> float:
+    total = 0.0
+    for path in sorted(rules.glob("*.yaml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            scale = 60_000 / parse_duration(group.get("interval", "1m")).millis
+            total += scale * sum(len(SELECTOR.findall(rule["expr"])) for rule in group["rules"])
+    return total

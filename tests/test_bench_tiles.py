@@ -47,3 +47,17 @@ def test_four_minute_live_tiles_are_recognised(tmp_path):
     assert max(found.live_total_error) > 1e-6
     # the exact-tile counterfactual does not depend on what was recorded live
     assert all(max(errors) < 1e-9 for errors in found.exact_tile_error.values())
+
+
+def test_selectors_are_counted_per_rule_and_weighted_by_interval(tmp_path):
+    from bench.tiles import _selectors_per_minute, selectors
+
+    (tmp_path / "a.yaml").write_text(
+        "groups:\n"
+        "- name: g\n  interval: 30s\n  rules:\n"
+        '  - record: r\n    expr: sum(rate(m{a="1"}[5m])) / sum(rate(m{a="1"}[5m]))\n'
+        "- name: h\n  interval: 2m\n  rules:\n"
+        '  - alert: A\n    expr: (sum(x{b="2"} offset 5m) or vector(0)) > 1\n'
+    )
+    assert selectors(tmp_path) == (3, 2)
+    assert _selectors_per_minute(tmp_path) == 2 * 2 + 0.5 * 1
