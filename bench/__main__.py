@@ -81,6 +81,9 @@ def main(
         )
         SAVED.write_bytes(pickle.dumps((result, stamp)))
     if result is not None:
+        if "retimed" not in vars(result):  # saved before checks carried evaluation times
+            result.retimed = False
+            evaluation.retime(result, WORK / "prometheus" / "rules")
         result.diagnosis = tiles.selector_costs(result, WORK / "prometheus" / "rules") + tiles.summary(
             tiles.diagnose(result, WORK / "tiles-specs")
         )

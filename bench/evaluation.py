@@ -128,6 +128,7 @@ class EvalResult:
     prep: Prep
     runs: list[RunResult]
     diagnosis: list[str] = field(default_factory=list)  # report lines from bench.tiles
+    retimed: bool = True  # checks carry the rules' evaluation times (runs before this field: query times)
 
 
 def run(config: EvalConfig, work: Path, log: Log) -> EvalResult:
@@ -433,11 +434,17 @@ def _truths(rows, synth: SynthConfig, by_key) -> list[Check]:
 
 
 def _ratio_rows(server: prom.Prometheus, selector: str, window_of: Callable[[dict], str]) -> list[tuple]:
-    """(key, window, evaluation time, value) of every series `selector` matches now."""
+    """(key, window, evaluation time, value) of every series `selector` matches now.
+
+    `timestamp()` gives a sample's own time only when applied to a selector
+    (of anything else it gives the query time), so it is read per metric name.
+    """
     at = time.time()
-    named = f'label_replace({selector}, "name", "$1", "__name__", "(.+)")'
-    values = server.query(named, at)["result"]
-    stamps = {_ident(r["metric"]): float(r["value"][1]) for r in server.query(f"timestamp({named})", at)["result"]}
+    values = server.query(f'label_replace({selector}, "name", "$1", "__name__", "(.+)")', at)["result"]
+    stamps = {}
+    for name in sorted({row["metric"]["name"] for row in values}):
+        for r in server.query(f"timestamp({name})", at)["result"]:
+            stamps[_ident({**r["metric"], "name": name})] = float(r["value"][1])
     return [
         (
             (row["metric"]["slo_service"], row["metric"]["slo_name"]),
@@ -468,9 +475,7 @@ def _check_pyrra(server: prom.Prometheus, synth: SynthConfig, by_key) -> list[Ch
     ratio = f'{by} ({INCREASE_RECORD}30d{{code=~"5.."}}) / {by} ({INCREASE_RECORD}30d)'
     stamps = {
         _ident(r["metric"]): float(r["value"][1])
-        for r in server.query(f"max by (slo_service, slo_name, slo_window) (timestamp({INCREASE_RECORD}30d))", at)[
-            "result"
-        ]
+        for r in server.query(f"timestamp({INCREASE_RECORD}30d)", at)["result"]
     }
     for row in server.query(ratio, at)["result"]:
         labels = row["metric"]
@@ -508,3 +513,42 @@ def _samples_per_minute(server: prom.Prometheus, rules: Path) -> tuple[int, dict
                 total += samples
                 count += 1
     return total, by_rule, count, groups, intervals
+
+
+def retime(result: EvalResult, rules_root: Path) -> None:
+    """Checks of a run whose times were the query's: move each to its group's last evaluation and recompute the truth.
+
+    Prometheus 2.x evaluates a group at a fixed offset within its interval
+    (`bench.xxh.group_offset_ms`, checked here against sloforge's live 5m
+    samples), so the evaluation a query read is the last one at or before it.
+    """
+    from bench.xxh import group_offset_ms
+
+    if result.retimed:
+        return
+    slos = {slo.shape.key: slo for slo in all_counters(result.synth)}
+    for run in result.runs:
+        groups = {}
+        for path in sorted((rules_root / run.name).glob("*.yaml")):
+            for group in yaml.safe_load(path.read_text())["groups"]:
+                interval = parse_duration(group.get("interval", "1m")).millis
+                groups[group["name"]] = (group_offset_ms(group["name"], str(path), interval), interval)
+        for check in run.checks:
+            name = f"sloforge-{check.key[0]}-{check.key[1]}"
+            if run.name == "pyrra" and check.window == "30d":
+                name += "-increase"
+            offset, interval = groups[name]
+            at_ms = round(check.at * 1000)
+            check.at = (at_ms - (at_ms - offset) % interval) / 1000
+            seconds = int(parse_duration(check.window).seconds)
+            check.truth = exact_ratio(slos[check.key], result.synth, check.at, seconds)
+        for key, samples in run.live_5m.items():  # the live samples' own times prove the offsets
+            offset, interval = groups[f"sloforge-{key[0]}-{key[1]}"]
+            for stamp, _, _ in samples:
+                if (
+                    stamp % 60
+                    and abs((round(stamp * 1000) - offset) % interval) > 1
+                    and abs((round(stamp * 1000) - offset) % interval - interval) > 1
+                ):
+                    raise RuntimeError(f"{key}: live sample at {stamp} is not at the group's offset {offset} ms")
+    result.retimed = True
