@@ -129,6 +129,7 @@ class EvalResult:
     runs: list[RunResult]
     diagnosis: list[str] = field(default_factory=list)  # report lines from bench.tiles
     retimed: bool = True  # checks carry the rules' evaluation times (runs before this field: query times)
+    redated: bool = False  # the checks' times were recovered from the group offsets (see `retime`)
 
 
 def run(config: EvalConfig, work: Path, log: Log) -> EvalResult:
@@ -552,3 +553,4 @@ def retime(result: EvalResult, rules_root: Path) -> None:
                 ):
                     raise RuntimeError(f"{key}: live sample at {stamp} is not at the group's offset {offset} ms")
     result.retimed = True
+    result.redated = True

@@ -286,6 +286,13 @@ def _notes(result: EvalResult) -> list[str]:
         f"the backfilled TSDB ({prep.verified} values: every backfilled rule of the first SLO groups, at three past "
         f"instants): largest relative difference {prep.backfill_error:.1e}.",
     ]
+    if getattr(result, "redated", False):
+        notes.append(
+            "This run read each check's time with `timestamp()` of a `label_replace` (the query's time, not the "
+            "rule's); the checks were re-dated afterwards to each group's last evaluation before the query, from "
+            "Prometheus 2.x group offsets (`bench/xxh.py`, equal to the offsets of every live 5m sample), and the "
+            "exact ratios recomputed (the bench reads the samples' own times now)."
+        )
     if prep.gap_seconds:
         notes.append(f"The backfill ended {prep.gap_seconds:.0f}s late: a gap in the recorded history.")
     for run in result.runs:
