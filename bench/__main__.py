@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import click
 
-from bench import evaluation, render_speed, report, rule_test_speed
+from bench import evaluation, render_speed, report, rule_test_speed, tiles
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 RESULTS = HERE / "results" / "latest.md"
+SAVED = WORK / "evaluation.pickle"  # the last evaluation result, for --report-only
 
 
 def _log(message: str) -> None:
@@ -40,10 +42,13 @@ def _version(tool: str) -> str:
 @click.option("--rule-test-slos", default=4, show_default=True, help="SLOs for the promtool test rules timing.")
 @click.option("--skip-eval", is_flag=True, help="Skip the Prometheus evaluation benchmark (the slow part).")
 @click.option("--skip-render", is_flag=True, help="Skip render throughput and rule-test timing.")
+@click.option("--report-only", is_flag=True, help="Rewrite the evaluation section from the last run's saved result.")
 @click.option(
     "--out", type=click.Path(path_type=Path), default=RESULTS, show_default=True, help="Markdown results file."
 )
-def main(slos, pods, days, cycles, warmup, render_sizes, rule_test_slos, skip_eval, skip_render, out) -> None:
+def main(
+    slos, pods, days, cycles, warmup, render_sizes, rule_test_slos, skip_eval, skip_render, report_only, out
+) -> None:
     """Benchmarks: render throughput, promtool rule-test time, and rule evaluation cost vs naive rules."""
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     header = [
@@ -64,9 +69,24 @@ def main(slos, pods, days, cycles, warmup, render_sizes, rule_test_slos, skip_ev
         _log(f"promtool test rules for {rule_test_slos} SLOs")
         tests = rule_test_speed.run(rule_test_slos, WORK / "rule-tests")
         rule_tests = tests
-    if not skip_eval:
+    if report_only:
+        result, stamp = pickle.loads(SAVED.read_bytes())
+    elif not skip_eval:
         config = evaluation.EvalConfig(slos=slos, pods=pods, days=days, cycles=cycles, warmup_cycles=warmup)
         result = evaluation.run(config, WORK / "prometheus", _log)
+        ended = time.strftime("%H:%M UTC", time.gmtime())
+        stamp = stamp.replace(
+            f" UTC ({load} at the start)",
+            f" to {ended} ({load} at the start; 1-minute load average {result.prep.load} during the backfill)",
+        )
+        SAVED.write_bytes(pickle.dumps((result, stamp)))
+    if result is not None:
+        if "retimed" not in vars(result):  # saved before checks carried evaluation times
+            result.retimed = False
+            evaluation.retime(result, WORK / "prometheus" / "rules")
+        result.diagnosis = tiles.selector_costs(result, WORK / "prometheus" / "rules") + tiles.summary(
+            tiles.diagnose(result, WORK / "tiles-specs")
+        )
     previous = out.read_text(encoding="utf-8") if out.exists() else ""
     text = report.markdown(header, render, rule_tests, result, stamp.rstrip() + ".", previous)  # type: ignore[arg-type]
     out.parent.mkdir(parents=True, exist_ok=True)

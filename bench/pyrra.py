@@ -100,10 +100,45 @@ def pyrra_group(slo: SLO, model: Model) -> dict:
     return {"name": group_name(slo), "interval": model.settings.evaluation_interval.text, "rules": rules}
 
 
-def increase_group(slo: SLO, model: Model) -> dict:
+BURNRATE_INTERVAL = "30s"  # Pyrra's burn-rate groups
+INCREASE_RECORD = "slo:pyrra_requests:increase"
+
+
+def increase_interval(slo_window_ms: int) -> str:
+    """Pyrra's increase-group interval: 30s below 7d, then 30s more per started week, up to 4m."""
+    weeks = slo_window_ms // (7 * 86_400_000)
+    return format_duration(min(30_000 * (weeks + 1), 240_000))
+
+
+def grouped_increase(slo: SLO) -> str | None:
+    """Pyrra's one increase rule when errors and total share a metric: `sum by (code) (increase(total[window]))`."""
+    sli = events_of(slo)
+    total = substitute_window(sli.total, slo.window.text).strip()
+    metric = total.split("(rate(", 1)[-1].split("{", 1)[0]
+    if not total.startswith("sum(rate(") or metric not in (sli.errors or ""):
+        return None
+    return "sum by (code) (increase(" + total[len("sum(rate(") :]
+
+
+def pyrra_window_ratio(slo: SLO) -> str:
+    """The SLO window's error ratio from the grouped increase rule (what Pyrra's UI and budget read)."""
+    sel = f'{{{L.SERVICE}="{slo.service}",{L.SLO}="{slo.name}"'
+    series = f"{INCREASE_RECORD}{slo.window.text}"
+    return f'sum({series}{sel},code=~"5.."}}) / sum({series}{sel}}})'
+
+
+def increase_group(slo: SLO, model: Model, pyrra_intervals: bool = False) -> dict:
     """The SLO window's error and request counts, read from raw series over the whole window."""
     sli = events_of(slo)
     window = slo.window.text
+    grouped = grouped_increase(slo) if pyrra_intervals else None
+    if grouped is not None:
+        rule = {"record": f"{INCREASE_RECORD}{window}", "expr": grouped, "labels": identity(slo, slo.window)}
+        return {
+            "name": f"{group_name(slo)}-increase",
+            "interval": increase_interval(slo.window.millis),
+            "rules": [rule],
+        }
     rules = [
         {
             "record": f"slo:pyrra_{name}:increase{window}",
@@ -115,13 +150,22 @@ def increase_group(slo: SLO, model: Model) -> dict:
     return {"name": f"{group_name(slo)}-increase", "interval": model.settings.evaluation_interval.text, "rules": rules}
 
 
-def render_pyrra(model: Model, with_increase: bool = True) -> dict[str, str]:
-    """{relative path: rule file}, one file per service like sloforge's."""
+def render_pyrra(model: Model, with_increase: bool = True, pyrra_intervals: bool = False) -> dict[str, str]:
+    """{relative path: rule file}, one file per service like sloforge's.
+
+    With `pyrra_intervals` the groups run at Pyrra's own intervals (burn rates
+    every 30s, the increase group every 2m30s for 30d) and the SLO window is
+    one `sum by (code) (increase(...))` rule, as Pyrra generates them; without
+    it every group runs at the spec's evaluation interval (promtool tests).
+    """
     files = {}
     for service in model.services:
         groups = [pyrra_group(slo, model) for slo in service.slos]
+        if pyrra_intervals:
+            for group in groups:
+                group["interval"] = BURNRATE_INTERVAL
         if with_increase:
-            groups += [increase_group(slo, model) for slo in service.slos]
+            groups += [increase_group(slo, model, pyrra_intervals) for slo in service.slos]
         files[f"{service.name}.yaml"] = dump_yaml(
             {"groups": groups}, "Pyrra-shaped rule set for the sloforge benchmark."
         )

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from bench.naive import backfill_checks, backfill_rules, render_naive
+from bench.naive import render_naive
 from bench.specs import eval_specs, write_specs
 from bench.synth import SynthConfig, shapes
 from generator.pipeline import load_model
@@ -49,21 +49,9 @@ def test_same_groups_and_alerts_as_sloforge(model):
 
 def test_rule_files_pass_promtool(model, tmp_path, promtool):
     paths = []
-    for name, text in {**render_naive(model), "backfill.yaml": backfill_rules(model)}.items():
+    for name, text in render_naive(model).items():
         path = tmp_path / name
         path.write_text(text)
         paths.append(str(path))
     done = subprocess.run([promtool, "check", "rules", *paths], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_backfill_records_the_series_sloforge_reads(model):
-    rules = yaml.safe_load(backfill_rules(model))["groups"][0]["rules"]
-    assert {r["record"] for r in rules} == {
-        "slo:sli_errors:rate5m",
-        "slo:sli_total:rate5m",
-        "slo:sli_error:ratio_rate5m",
-    }
-    checked = {series.split("{")[0] for _, series in backfill_checks(model)}
-    assert checked == {"slo:sli_errors:rate5m", "slo:sli_total:rate5m"}
-    assert len(backfill_checks(model)) == 2 * len(model.slos)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.evaluation import TOLERANCE, Check, EvalConfig, EvalResult, Prep, RunResult
 from bench.render_speed import RenderTiming
-from bench.report import COST_TARGET, TITLES, eval_section, markdown, render_section, sections_of
+from bench.report import COST_TARGET, TITLES, accuracy_verdict, eval_section, markdown, render_section, sections_of
 from bench.synth import SynthConfig
 
 
@@ -38,7 +38,7 @@ def test_cost_verdict_follows_the_ratio():
     assert f"**{COST_TARGET * 1.5:.1f}x** evaluation time" in met and "**met**" in met
     missed = "\n".join(eval_section(result(0.1, 0.1 * COST_TARGET / 2)))
     assert f"**{COST_TARGET / 2:.1f}x** evaluation time" in missed and "**NOT met**" in missed
-    assert "50.0x samples per cycle" in met  # 5000 / 100
+    assert "50.0x samples per minute" in met  # 5000 / 100
 
 
 def test_naive_period_error_is_reported():
@@ -65,3 +65,25 @@ def test_a_partial_run_keeps_the_sections_it_skipped():
     assert "_first run_" in sections_of(new)[TITLES[2]]
     assert "_second run_" in sections_of(new)[TITLES[0]]
     assert TITLES[1] not in sections_of(new)
+
+
+def test_sections_written_by_other_benches_are_kept_in_place():
+    previous = (
+        "# sloforge benchmarks\n\nmachine\n\n## Other bench\n\nkeep me\n\n"
+        + markdown(["machine"], None, False, result(0.1, 2.0), stamp="first run").split("\n", 3)[3]
+    )
+    new = markdown(["machine"], None, False, result(0.1, 20.0), stamp="second run", previous=previous)
+    assert "## Other bench\n\nkeep me" in new
+    assert new.index("## Other bench") < new.index(TITLES[2])
+    assert "_second run_" in sections_of(new)[TITLES[2]] and "first run" not in new
+
+
+def test_accuracy_verdict_covers_long_windows_and_naive():
+    key = ("svc-000", "route-0")
+    ours = run("sloforge", [0.1], 1, [Check(key, "5m", 0, 0.02, 0.01), Check(key, "1h", 0, 0.01004, 0.01)])
+    naive = run("naive", [1.0], 1, [Check(key, "5m", 0, 0.03, 0.01), Check(key, "1h", 0, 0.01, 0.01)])
+    lines = accuracy_verdict(ours, naive)
+    assert "**met**" in lines[0]  # 5m is not held to the target; 1h is 0.4% off
+    assert "**NOT met** (1h)" in lines[1]  # but naive's 1h is exact here
+    worse = run("sloforge", [0.1], 1, [Check(key, "1h", 0, 0.0101, 0.01)])
+    assert "**NOT met** (1h)" in accuracy_verdict(worse, None)[0]

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from generator.tools.rule_tests import run_rule_test
 from test_spec_errors import TEAMS, run_cli
 
 from generator.output import read_tree
 from generator.spec.grouping import kept_labels
 from generator.targets.grouped_tests import grouped_tests_path
+from generator.tools.promtool_tests import run_rule_test
 
 GROUPED = "checkout-routes"
 
