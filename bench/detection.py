@@ -105,7 +105,7 @@ def model_for(work: Path) -> Model:
 
 
 def rule_files(model: Model) -> dict[str, str]:
-    (ours,) = render_rules(model).values()
+    (ours,) = render_rules(model).files.values()
     (naive,) = render_naive(model).values()
     # Sloth's alerts read the 5m ratio as it is; sloforge's hold on it would delay their reset.
     sloth = re.sub(r"last_over_time\((.*?)\[\d+[smhd]\]\)", r"\1", naive)

@@ -154,7 +154,7 @@ def _durations(server: prom.Prometheus) -> dict[str, float]:
 
 def run(routes: int, minutes: float, log=print) -> list[GroupCost]:
     shutil.rmtree(WORK, ignore_errors=True)
-    tree = render_rules(load_model(specs(WORK / "specs", routes)))
+    tree = render_rules(load_model(specs(WORK / "specs", routes))).files
     rules_dir = WORK / "rules"
     rules_dir.mkdir(parents=True)
     for path, text in tree.items():

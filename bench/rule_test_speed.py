@@ -36,7 +36,7 @@ def _rule_tests(model) -> dict[str, str]:
         from generator.targets.rule_tests import render_rule_tests
     except ImportError:
         return {}
-    return render_rule_tests(model)
+    return render_rule_tests(model).files
 
 
 def run(slos: int, work: Path) -> RuleTestTiming | None:

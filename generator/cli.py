@@ -129,10 +129,10 @@ def render(
     model = cli_model(specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats)
     protected = safe_out(out, specs, policy, force)  # before the costly part: rendering
     review_drafts(specs, model, require_reviewed, "nothing was written.")
-    tree = render_tree(model)
-    report_warnings(alert_warnings(model), strict, "nothing was written.")
+    rendered = render_tree(model)
+    report_warnings(alert_warnings(model, rendered.warnings), strict, "nothing was written.")
     try:
-        drift = write_tree(tree, out, protected=protected, force=force, lock_timeout=lock_timeout)
+        drift = write_tree(rendered.files, out, protected=protected, force=force, lock_timeout=lock_timeout)
     except UnsafeOutDir as exc:
         raise unsafe_out_error(exc) from None
     except LockBusy as exc:
@@ -142,7 +142,7 @@ def render(
     slo_count = len(model.slos)
     out_console.print(
         f"rendered {slo_count} SLO(s) of {len(model.services)} service(s) into {out}/: "
-        f"{len(tree)} files ({len(drift.added)} new, {len(drift.changed)} changed, {len(drift.removed)} removed)"
+        f"{len(rendered.files)} files ({len(drift.added)} new, {len(drift.changed)} changed, {len(drift.removed)} removed)"
     )
 
 
@@ -170,7 +170,7 @@ def check(
     """
     model = cli_model(specs, policy, runbook_base_url, dashboard_base_url, include_unreviewed_drafts, deploy_formats)
     review_drafts(specs, model, require_reviewed, "review them, then set `reviewed: true`.")
-    drift = compare(render_tree(model), read_tree(out))
+    drift = compare(render_tree(model).files, read_tree(out))
     if drift.clean:
         out_console.print(f"{out}/ is up to date with {specs}/")
         return

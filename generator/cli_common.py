@@ -152,21 +152,16 @@ strict_option = click.option(
 )
 
 
-def alert_warnings(model: Model, slos: list | None = None) -> list:
-    """Alert-quality warnings (tiers that cannot fire, low traffic), SLOs left without rule tests,
-    and, for a whole render, routing that does not reach the teams' receivers."""
+def alert_warnings(model: Model, render_warnings: tuple, slos: list | None = None) -> list:
+    """Alert-quality warnings (tiers that cannot fire, low traffic), the renderers' own (SLOs left without
+    rule tests), and, for a whole render, routing that does not reach the teams' receivers."""
     from generator.model.warnings import SpecWarning, model_warnings
     from generator.targets.alertmanager import consistency_warnings
-    from generator.targets.grouped_tests import grouped_test_warnings
-    from generator.targets.rule_tests import rule_test_warnings
 
     keys = None if slos is None else {slo.key for slo in slos}
     # Warnings point where errors do: file:line:col, relative to the working directory.
     where = {service.name: service.where for service in model.services} | {slo.key: slo.where for slo in model.slos}
-    found = [
-        replace(w, source=where.get(w.slo) or w.source)
-        for w in model_warnings(model) + rule_test_warnings(model) + grouped_test_warnings(model)
-    ]
+    found = [replace(w, source=where.get(w.slo) or w.source) for w in model_warnings(model) + list(render_warnings)]
     selected = sorted(warning for warning in found if keys is None or warning.slo in keys)
     if keys is None:
         teams_source = (model.teams[0].where or model.teams[0].source) if model.teams else "Teams"

@@ -21,11 +21,12 @@ from generator.spec import SpecError, SpecErrors, SpecSet, load_specs, secrets
 from generator.spec.load import display_name
 from generator.spec.validate import team_error
 from generator.spec.yaml_source import parse_documents
-from generator.targets import RENDERERS, render_all, render_with
+from generator.targets import RENDERERS, render_model, render_with
 from generator.targets.alertmanager.base import receiver_global_errors, with_alertmanager_base
 from generator.targets.alertmanager.base_inhibit import page_muting_rules
 from generator.targets.alertmanager.checks import silent_pages
 from generator.targets.collisions import output_collisions
+from generator.targets.rendered import Rendered, combined
 from generator.targets.rule_tests import render_rule_tests
 
 # Below this many SLOs a second process costs more than it saves.
@@ -105,14 +106,14 @@ def _refuse_silent_pages(model: Model, spec_set: SpecSet) -> None:
         raise SpecErrors(errors)
 
 
-def render_tree(model: Model) -> dict[str, str]:
-    """`render_all`, spread over two processes for large fleets (this machine class has two cores).
+def render_tree(model: Model) -> Rendered:
+    """`render_model`, spread over two processes for large fleets (this machine class has two cores).
 
-    Rule tests, the heaviest renderer, run here (so their warnings stay cached
-    for the CLI); the other renderers run in a forked process. Same output.
+    Rule tests, the heaviest renderer, run here; the other renderers run in a
+    forked process. Same files, same warnings.
     """
     if len(model.slos) < PARALLEL_MIN_SLOS or "fork" not in multiprocessing.get_all_start_methods():
-        return render_all(model)
+        return render_model(model)
     global _forked_model
     _forked_model = model
     try:
@@ -127,10 +128,7 @@ def render_tree(model: Model) -> dict[str, str]:
             rest = others.result()
     finally:
         _forked_model = None
-    overlap = set(tree) & set(rest)
-    if overlap:
-        raise ValueError(f"two renderers produce {sorted(overlap)[0]}")
-    return dict(sorted({**tree, **rest}.items()))
+    return combined((tree, rest))
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -152,10 +150,11 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
-def _render_others() -> dict[str, str]:
+def _render_others() -> Rendered:
     assert _forked_model is not None
     return render_with(_forked_model, tuple(r for r in RENDERERS if r is not render_rule_tests))
 
 
 def render_specs(specs: Path, policy: Path | None = None, settings: dict[str, str] | None = None) -> dict[str, str]:
-    return render_tree(load_model(specs, policy, settings))
+    """The files a render of `specs` writes."""
+    return render_tree(load_model(specs, policy, settings)).files

@@ -20,6 +20,7 @@ from generator.cli_common import (
 )
 from generator.errors import CheckFailed, ToolFailure, UserInputError
 from generator.spec import SpecErrors
+from generator.targets import TEST_RENDERERS, render_with
 from generator.tools.discovery import ToolNotFound
 
 
@@ -41,7 +42,7 @@ def explain(specs: Path, policy: Path | None, selection: str | None, output_form
 
     model = cli_model(specs, policy, None, None)
     slos = selected_slos(model, selection)
-    warnings = alert_warnings(model, slos)
+    warnings = alert_warnings(model, render_with(model, TEST_RENDERERS).warnings, slos)
     if output_format == "json":
         click.echo(json.dumps(explain_data(slos, warnings), indent=2))
     else:

@@ -159,7 +159,7 @@ def test_base_merge_keeps_global_routes_and_receivers_and_puts_slo_route_first(s
 
 
 def test_without_base_a_standalone_config_with_a_default_receiver(specs_dir, tmp_path):
-    tree = render_alertmanager(load_model(copy_specs(specs_dir, tmp_path, base=False)))
+    tree = render_alertmanager(load_model(copy_specs(specs_dir, tmp_path, base=False))).files
     config = config_of(tree)
     assert "global" not in config
     assert config["route"]["receiver"] == "sloforge-default"
@@ -173,7 +173,7 @@ def test_subtree_mode_renders_only_the_parts_to_include(specs_dir, tmp_path):
         "apiVersion: sloforge/v1\nkind: Policy\nsettings: {alertmanager_output: subtree}\n"
     )
     model = load_model(specs)
-    tree = render_alertmanager(model)
+    tree = render_alertmanager(model).files
     assert CONFIG_PATH not in tree and SUBTREE_PATH in tree
     subtree = yaml.safe_load(tree[SUBTREE_PATH])
     assert set(subtree) == {"route", "receivers", "inhibit_rules", "time_intervals", "templates"}
@@ -256,7 +256,7 @@ def test_alert_that_reaches_only_the_default_receiver_is_warned(specs_dir, tmp_p
     ), warnings
     case = next(
         c
-        for c in yaml.safe_load(render_alertmanager(model)[ROUTING_TESTS_PATH])["tests"]
+        for c in yaml.safe_load(render_alertmanager(model).files[ROUTING_TESTS_PATH])["tests"]
         if c["name"] == "checkout/availability SLOBurnRateTicketFast"
     )
     assert case["receivers"] == ["ops-catchall"]

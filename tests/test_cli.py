@@ -163,10 +163,10 @@ def test_errors_from_helpers_are_printed_once_by_the_group(runner, tmp_path, mon
 
 def test_two_process_render_gives_the_same_tree(monkeypatch, example_model):
     from generator import pipeline
-    from generator.targets import render_all
+    from generator.targets import render_model
 
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_SLOS", 1)
-    assert pipeline.render_tree(example_model) == render_all(example_model)
+    assert pipeline.render_tree(example_model) == render_model(example_model)
 
 
 def test_draft_without_the_anthropic_extra_says_what_to_install(monkeypatch, runner: CliRunner, tmp_path: Path) -> None:

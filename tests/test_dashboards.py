@@ -131,7 +131,7 @@ def test_a_dashboard_per_service_and_the_overview(example_model, rendered_dir):
 
 
 def test_render_is_deterministic_canonical_json(example_model):
-    first, second = render_dashboards(example_model), render_dashboards(load_model(SPECS))
+    first, second = render_dashboards(example_model).files, render_dashboards(load_model(SPECS)).files
     assert first == second
     for path, text in first.items():
         canonical = json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -161,7 +161,7 @@ def test_overview_links_rows_of_long_named_services_to_their_hashed_uid(example_
     service = example_model.services[0]
     renamed = replace(service, name=long_name, slos=tuple(replace(slo, service=long_name) for slo in service.slos))
     model = replace(example_model, services=(renamed, *example_model.services[1:]))
-    overview = json.loads(render_dashboards(model)[overview_path()])
+    overview = json.loads(render_dashboards(model).files[overview_path()])
     table = next(p for p in overview["panels"] if p["type"] == "table" and "worst" in p["title"])
     expected = f'"{dashboard_uid(long_name)}", "{L.SERVICE}", "{long_name}")'
     assert all(expected in target["expr"] for target in table["targets"])

@@ -102,7 +102,7 @@ def rules(tmp_path_factory) -> str:
     specs = tmp_path_factory.mktemp("specs")
     (specs / "shop.yaml").write_text(SPEC, encoding="utf-8")
     (specs / "teams.yaml").write_text(TEAMS, encoding="utf-8")
-    (text,) = render_rules(load_model(specs)).values()
+    (text,) = render_rules(load_model(specs)).files.values()
     return text
 
 

@@ -238,7 +238,7 @@ def _mutation_targets() -> list[str]:
     from generator.pipeline import load_model
     from generator.targets.rules import render_rules
 
-    text = render_rules(load_model(SPECS))[f"prometheus/rules/{GROUPED}.yaml"]
+    text = render_rules(load_model(SPECS)).files[f"prometheus/rules/{GROUPED}.yaml"]
     group = next(g for g in yaml.safe_load(text)["groups"] if g["name"].endswith("route-availability"))
     return [
         r["record"] + "@" + r["labels"]["slo_window"]

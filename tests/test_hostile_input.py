@@ -592,7 +592,7 @@ def test_hostile_prose_and_tricky_valid_specs_render_and_pass_promtool_and_amtoo
         "global: {smtp_smarthost: 'localhost:25', smtp_from: a@example.com}\nroute: {receiver: x}\nreceivers: [{name: x}]\n"
     )
     out = tmp_path / "out"
-    write_tree(render_tree(load_model(specs)), out)
+    write_tree(render_tree(load_model(specs)).files, out)
 
     failed = [f"{r.what}\n{r.output}" for r in validate_tree(out) if not r.ok]
     assert not failed, "\n".join(failed)

@@ -188,7 +188,7 @@ def test_imported_spec_renders_labels_annotations_and_external_runbook(tmp_path)
 
     out = tmp_path / "out"
     assert run(tmp_path, str(write(tmp_path, "sloth.yml", SLOTH)), "--out", str(out)).exit_code == 1
-    rules = yaml.safe_load(render_rules(load_model(out))["prometheus/rules/myservice.yaml"])
+    rules = yaml.safe_load(render_rules(load_model(out)).files["prometheus/rules/myservice.yaml"])
     by_name = {rule.get("alert") or rule.get("record"): rule for rule in rules["groups"][0]["rules"]}
     page = by_name["SLOBurnRatePageFast"]
     assert page["labels"]["routing_key"] == "myteam" and page["labels"]["category"] == "availability"

@@ -135,7 +135,7 @@ def test_tickets_only_slos_do_not_scope_the_rules_of_paging_slos(model):
 def test_runbooks_tell_on_call_how_slo_sli_missing_notifies(model):
     from generator.targets.runbooks import render_runbooks
 
-    books = render_runbooks(model)
+    books = render_runbooks(model).files
     rows = {
         path: next(line for line in text.splitlines() if line.startswith(f"| `{L.MISSING_SLI_ALERT}`"))
         for path, text in books.items()

@@ -55,7 +55,7 @@ def _guards(tmp_path: Path, slo_body: str, policy: str = "") -> dict[str, int]:
 
 def _alert_exprs(tmp_path: Path, slo_body: str, policy: str = "") -> dict[str, str]:
     model = load_model(_specs(tmp_path, slo_body, policy))
-    (text,) = render_rules(model).values()
+    (text,) = render_rules(model).files.values()
     rules = [rule for group in yaml.safe_load(text)["groups"] for rule in group["rules"]]
     return {
         rule["alert"]: _burn_part(rule["expr"]) for rule in rules if rule.get("alert", "").startswith("SLOBurnRate")
@@ -72,7 +72,7 @@ def _burn_part(expr: str) -> str:
 def test_the_guard_binds_to_the_burn_condition_not_to_the_blind_sli_hold(tmp_path):
     """`and` binds tighter than `or`: a guard after the hold would guard only the hold (a merge once did that)."""
     model = load_model(_specs(tmp_path, "name: a\nobjective: 99.9\n" + EVENTS_SLI))
-    (text,) = render_rules(model).values()
+    (text,) = render_rules(model).files.values()
     fast = next(
         r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if r.get("alert") == "SLOBurnRatePageFast"
     )
@@ -219,7 +219,7 @@ def _night_inputs(errors_at_night: list[int], outage: bool = False) -> list[dict
 def _promtool_pages(tmp_path: Path, body: str, inputs: list[dict]) -> dict[str, bool]:
     """Whether each page tier was ever firing over the nine hours, asked of promtool (expected: never)."""
     model = load_model(_specs(tmp_path, body))
-    ((path, text),) = render_rules(model).items()
+    ((path, text),) = render_rules(model).files.items()
     rules = tmp_path / "rules.yaml"
     rules.write_text(text)
     fired = {}

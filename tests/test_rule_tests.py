@@ -37,7 +37,6 @@ from generator.targets.rule_tests import (
     TESTS_DIR,
     fastest_page_tier,
     render_rule_tests,
-    rule_test_warnings,
     rule_tests,
     service_tests,
 )
@@ -57,7 +56,7 @@ def _alertnames_tested(groups: list[dict]) -> set[str]:
 
 
 def test_every_slo_and_enabled_tier_has_generated_tests(example_model, rendered_dir):
-    assert rule_test_warnings(example_model) == []
+    assert render_rule_tests(example_model).warnings == ()
     for service in example_model.services:
         groups = _groups(rendered_dir, service.name)
         names = [group["name"] for group in groups]
@@ -83,7 +82,8 @@ def test_generated_tests_pass_promtool(rendered_dir, promtool):
 def test_render_is_byte_identical(example_model):
     first = rule_tests(example_model)  # each call is a render of its own, with its own memo
     assert rule_tests(example_model) == first
-    assert render_rule_tests(example_model) == dict(first.files)
+    assert render_rule_tests(example_model).files == dict(first.files)
+    assert render_rule_tests(example_model).warnings == first.warnings
 
 
 def test_test_files_reference_the_rules_relative_to_themselves(rendered_dir):
@@ -264,7 +264,7 @@ slos:
 
 def test_unsupported_shape_warns_and_skips_only_that_slo(tmp_path, promtool):
     model = load_model(_spec(tmp_path, TWO_SLOS))
-    warnings = rule_test_warnings(model)
+    warnings = render_rule_tests(model).warnings
     assert [warning.slo for warning in warnings] == ["svc/odd"]
     assert "no rule tests generated" in warnings[0].message
     out = tmp_path / "out"
@@ -300,7 +300,7 @@ slos:
 def test_slo_whose_inputs_would_feed_another_is_tested_in_groups_of_its_own(tmp_path):
     """Not silently mixed: checkout-path's series are read by `all` too, so they never share a group."""
     model = load_model(_spec(tmp_path, OVERLAP))
-    assert rule_test_warnings(model) == []
+    assert render_rule_tests(model).warnings == ()
     groups = [
         group
         for path, text in service_tests(model.services[0], model.settings).files
@@ -414,7 +414,7 @@ slos:
 def test_other_sli_shapes_get_tests_that_pass(tmp_path, promtool):
     """good/total with a negative regex, increase() on two metrics, a ratio gauge averaged over the window."""
     model = load_model(_spec(tmp_path, OTHER_SHAPES))
-    assert rule_test_warnings(model) == []
+    assert render_rule_tests(model).warnings == ()
     out = tmp_path / "out"
     write_tree(render_all(model), out)
     text = "\n".join(path.read_text() for path in rule_test_files(out))

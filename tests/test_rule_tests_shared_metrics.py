@@ -20,7 +20,7 @@ from fixture_paths import TEAMS
 from generator.output import write_tree
 from generator.pipeline import load_model
 from generator.targets import render_all
-from generator.targets.rule_tests import TESTS_DIR, fastest_page_tier, rule_test_warnings
+from generator.targets.rule_tests import TESTS_DIR, fastest_page_tier, render_rule_tests
 from generator.targets.rule_tests import tests_path as service_tests_file
 from generator.tools.promtool_tests import run_rule_test, run_rule_tests
 
@@ -92,7 +92,7 @@ def _series_text(group: dict) -> str:
 
 def test_every_slo_on_a_shared_metric_gets_rule_tests(shared):
     model, out = shared
-    assert rule_test_warnings(model) == []
+    assert render_rule_tests(model).warnings == ()
     for service in model.services:
         names = [group["name"] for group in _groups(out, service.name)]
         for slo in service.slos:

@@ -116,11 +116,11 @@ def test_escalation_lists_receivers_without_secrets_and_placeholders_for_gaps(ex
             for t in example_model.teams
         ),
     )
-    text = render_runbooks(model)["runbooks/ml-gateway/availability.md"]
+    text = render_runbooks(model).files["runbooks/ml-gateway/availability.md"]
     escalation = text.split("## Escalation", 1)[1].split("##", 1)[0]
     assert "- page: Opsgenie" in escalation
     assert "_no ticket receiver in the spec: add one under `teams.ml-platform.ticket`_" in escalation
-    everything = "".join(render_runbooks(example_model).values())
+    everything = "".join(render_runbooks(example_model).files.values())
     assert "Slack channel #payments-alerts" in everything
     assert "/etc/alertmanager/secrets" not in everything
 
@@ -147,7 +147,7 @@ def test_stale_draft_is_marked_in_the_runbook(example_model: Model) -> None:
     services = tuple(
         replace(s, slos=tuple(stale if x.key == slo.key else x for x in s.slos)) for s in example_model.services
     )
-    text = render_runbooks(replace(example_model, services=services))["runbooks/ml-gateway/latency.md"]
+    text = render_runbooks(replace(example_model, services=services)).files["runbooks/ml-gateway/latency.md"]
     assert "NOT REVIEWED yet" in text and "STALE: the SLO changed" in text
 
 
@@ -179,6 +179,6 @@ def test_drafted_annotations_reach_the_alerts_and_pass_promtool(
 
 def test_runbooks_render_byte_identical(example_model: Model) -> None:
     assert render_runbooks(example_model) == render_runbooks(example_model)
-    first = render_runbooks(example_model)
+    first = render_runbooks(example_model).files
     for text in first.values():
         assert text.endswith("\n") and not text.endswith("\n\n")

@@ -1,4 +1,4 @@
-"""Renderers: pure functions from the Model to {relative path: text}."""
+"""Renderers: pure functions from the Model to its files ({relative path: text}) and warnings (`Rendered`)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from generator.targets.dashboards import render_dashboards
 from generator.targets.deploy import render_deploy
 from generator.targets.grafana_provisioning import render_grafana_provisioning
 from generator.targets.grouped_tests import render_grouped_tests
+from generator.targets.rendered import Rendered, combined
 from generator.targets.rule_tests import render_rule_tests
 from generator.targets.rules import render_rules
 from generator.targets.runbooks import render_runbooks
 
-Renderer = Callable[[Model], dict[str, str]]
+Renderer = Callable[[Model], Rendered]
 
 # Order does not matter for the output; it is the order the README lists them.
 RENDERERS: tuple[Renderer, ...] = (
@@ -31,15 +32,19 @@ RENDERERS: tuple[Renderer, ...] = (
 )
 
 
-def render_all(model: Model) -> dict[str, str]:
+# The renderers whose warnings say what could not be proven (explain and simulate report them without a render).
+TEST_RENDERERS: tuple[Renderer, ...] = (render_rule_tests, render_grouped_tests)
+
+
+def render_model(model: Model) -> Rendered:
+    """Every renderer's files and warnings."""
     return render_with(model, RENDERERS)
 
 
-def render_with(model: Model, renderers: tuple[Renderer, ...]) -> dict[str, str]:
-    tree: dict[str, str] = {}
-    for renderer in renderers:
-        for path, text in renderer(model).items():
-            if path in tree:
-                raise ValueError(f"two renderers produce {path}")
-            tree[path] = text
-    return dict(sorted(tree.items()))
+def render_all(model: Model) -> dict[str, str]:
+    """Every renderer's files, for callers that report no warnings (tests, the demo)."""
+    return render_model(model).files
+
+
+def render_with(model: Model, renderers: tuple[Renderer, ...]) -> Rendered:
+    return combined(renderer(model) for renderer in renderers)

@@ -19,6 +19,7 @@ from generator.targets import labels as L
 from generator.targets.alert_text import expand
 from generator.targets.budget_rules import FREEZE_FOR, freeze_alert_rules
 from generator.targets.links import dashboard_url, runbook_url
+from generator.targets.rendered import Rendered
 from generator.targets.rule_tests import TESTS_DIR
 from generator.targets.rules import alert_labels, identity, rules_path
 from generator.targets.yaml_text import dump_yaml
@@ -33,8 +34,10 @@ def budget_tests_path(service: str) -> str:
     return f"{TESTS_DIR}/{service}.budget.test.yaml"
 
 
-def render_budget_tests(model: Model) -> dict[str, str]:
-    return {budget_tests_path(service.name): _service_file(service, model.settings) for service in model.services}
+def render_budget_tests(model: Model) -> Rendered:
+    return Rendered(
+        {budget_tests_path(service.name): _service_file(service, model.settings) for service in model.services}
+    )
 
 
 def budget_levels(slo: SLO) -> list[Decimal]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
 
 from generator.model.burn import AlertSpan, Evaluation
 from generator.model.slo import SLO, Model, Service, Settings, Tier
@@ -41,6 +40,7 @@ from generator.model.warnings import SpecWarning
 from generator.model.windows import HOLD_MS, windows_of
 from generator.model.workbook import detection_seconds, fires_at_all
 from generator.targets import labels as L
+from generator.targets.rendered import Rendered
 from generator.targets.rules import alert_rule, rules_path
 from generator.targets.yaml_text import dump_yaml
 from generator.units.durations import format_duration
@@ -64,13 +64,13 @@ def grouped_tests_path(service: str, step: str | None = None) -> str:
     return f"{TESTS_DIR}/{service}.groups{'.' + step if step else ''}.test.yaml"
 
 
-def render_grouped_tests(model: Model) -> dict[str, str]:
-    return dict(file for service in model.services for file in _service_files(service, model.settings)[0])
-
-
-def grouped_test_warnings(model: Model) -> list[SpecWarning]:
-    """Grouped SLOs, or parts of their tests, that could not be generated, and why."""
-    return [w for service in model.services for w in _service_files(service, model.settings)[1]]
+def render_grouped_tests(model: Model) -> Rendered:
+    """The grouped tests, and the grouped SLOs (or parts of their tests) that could not be generated, and why."""
+    parts = [_service_files(service, model.settings) for service in model.services]
+    return Rendered(
+        {path: text for files, _ in parts for path, text in files},
+        tuple(warning for _, warnings in parts for warning in warnings),
+    )
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,6 @@ class _Subject:
         return "{" + ",".join(f'{key}="{escape_label_value(value)}"' for key, value in pairs.items()) + "}"
 
 
-@lru_cache(maxsize=4096)  # render and the warnings both ask
 def _service_files(service: Service, settings: Settings) -> tuple[list[tuple[str, str]], list[SpecWarning]]:
     files: dict[int, list[dict]] = {}
     warnings: list[SpecWarning] = []

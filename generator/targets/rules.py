@@ -17,6 +17,7 @@ from generator.targets import labels as L
 from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rules
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose, escape_template
+from generator.targets.rendered import Rendered
 from generator.targets.yaml_text import dump_yaml
 from generator.units.durations import Duration, format_duration
 from generator.units.numbers import format_number
@@ -28,8 +29,10 @@ def rules_path(service: str) -> str:
     return f"{RULES_DIR}/{service}.yaml"
 
 
-def render_rules(model: Model) -> dict[str, str]:
-    return {rules_path(service.name): render_service_rules(service, model.settings) for service in model.services}
+def render_rules(model: Model) -> Rendered:
+    return Rendered(
+        {rules_path(service.name): render_service_rules(service, model.settings) for service in model.services}
+    )
 
 
 def render_service_rules(service: Service, settings: Settings) -> str:

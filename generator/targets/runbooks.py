@@ -29,6 +29,7 @@ from generator.targets.investigation import (
 from generator.targets.links import RUNBOOKS_DIR, dashboard_url, runbook_path
 from generator.targets.markdown import md_code, md_inline, md_item
 from generator.targets.prose import alert_prose
+from generator.targets.rendered import Rendered
 from generator.targets.rules import windows_of
 from generator.units.durations import human_duration
 from generator.units.numbers import format_number
@@ -46,7 +47,7 @@ _ENV = jinja2.Environment(
 _ENV.filters.update(md=md_inline, md_code=md_code, md_item=md_item)  # spec text is literal; drafted items one line
 
 
-def render_runbooks(model: Model) -> dict[str, str]:
+def render_runbooks(model: Model) -> Rendered:
     tree = {runbook_path(slo): render_runbook(slo, model) for slo in model.slos}
     index = _ENV.get_template("index.md.j2").render(
         services=[
@@ -54,7 +55,7 @@ def render_runbooks(model: Model) -> dict[str, str]:
         ]
     )
     tree[INDEX_PATH] = index.rstrip("\n") + "\n"
-    return tree
+    return Rendered(tree)
 
 
 def _relative(path: str) -> str:

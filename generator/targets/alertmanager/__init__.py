@@ -20,12 +20,13 @@ from generator.targets.alertmanager.names import (
 )
 from generator.targets.alertmanager.routing_tests import routing_cases, routing_tests_document
 from generator.targets.alertmanager.templates import render_templates
+from generator.targets.rendered import Rendered
 from generator.targets.yaml_text import dump_yaml
 
 __all__ = ["consistency_warnings", "generated_names", "render_alertmanager"]
 
 
-def render_alertmanager(model: Model) -> dict[str, str]:
+def render_alertmanager(model: Model) -> Rendered:
     settings = model.settings
     teams = sorted({team.source for team in model.teams if team.source})
     sources = ", ".join(teams + ([settings.alertmanager_base_source] if _uses_base(model) else []))
@@ -64,7 +65,7 @@ def render_alertmanager(model: Model) -> dict[str, str]:
         "alerts (one of them). From the severity order: page > ticket, faster tier first, SLOSLIMissing last in its\n"
         "class, only within one SLO. tests/test_alertmanager_e2e.py checks them against a live Alertmanager.",
     )
-    return tree
+    return Rendered(tree)
 
 
 def _uses_base(model: Model) -> bool:

@@ -12,11 +12,12 @@ from generator.targets.dashboards.overview import overview_dashboard
 from generator.targets.dashboards.panels import to_json
 from generator.targets.dashboards.service import service_dashboard
 from generator.targets.links import dashboard_path, overview_path
+from generator.targets.rendered import Rendered
 
 
-def render_dashboards(model: Model) -> dict[str, str]:
+def render_dashboards(model: Model) -> Rendered:
     tree = {
         dashboard_path(service.name): to_json(service_dashboard(service, model.settings)) for service in model.services
     }
     tree[overview_path()] = to_json(overview_dashboard(model))
-    return tree
+    return Rendered(tree)

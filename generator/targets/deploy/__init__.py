@@ -15,6 +15,7 @@ from generator.targets.deploy.groups import ServiceGroups, service_groups
 from generator.targets.deploy.operator import operator_errors, render_operator
 from generator.targets.deploy.ruler import render_cortex, render_mimir
 from generator.targets.deploy.thanos import render_thanos
+from generator.targets.rendered import Rendered
 
 FORMAT_RENDERERS: dict[str, Callable[[Model, ServiceGroups], dict[str, str]]] = {
     "operator": render_operator,
@@ -27,15 +28,15 @@ PLAIN_FORMAT = "prometheus"  # prometheus/rules/ only; always rendered
 __all__ = ["FORMAT_RENDERERS", "PLAIN_FORMAT", "operator_errors", "render_deploy", "with_formats"]
 
 
-def render_deploy(model: Model) -> dict[str, str]:
+def render_deploy(model: Model) -> Rendered:
     """Every format the settings ask for; nothing by default, so `rendered/` keeps its plain layout."""
     if not model.settings.deploy_formats:
-        return {}
+        return Rendered()
     groups = service_groups(model)  # built once, shared read-only by every format
     tree: dict[str, str] = {}
     for name in model.settings.deploy_formats:
         tree.update(FORMAT_RENDERERS[name](model, groups))
-    return tree
+    return Rendered(tree)
 
 
 def with_formats(model: Model, formats: Iterable[str]) -> Model:

@@ -36,7 +36,6 @@ from generator.targets.rule_tests.firing_groups import fastest_page_tier
 from generator.targets.rule_tests.service_files import (
     RuleTests,
     render_rule_tests,
-    rule_test_warnings,
     rule_tests,
     service_tests,
 )
@@ -49,7 +48,6 @@ __all__ = [
     "burn_alert",
     "fastest_page_tier",
     "render_rule_tests",
-    "rule_test_warnings",
     "rule_tests",
     "service_tests",
     "tests_path",

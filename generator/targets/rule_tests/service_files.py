@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from generator.model.slo import Model, Service, Settings
 from generator.model.synthetic import ShapeMemo
 from generator.model.warnings import SpecWarning
+from generator.targets.rendered import Rendered
 from generator.targets.rule_tests.basics import GroupKind, RuleTestGroup, Skip, format_duration, tests_path, warn
 from generator.targets.rule_tests.placement import Unit, group_of, step_for, subjects_of, units_of
 from generator.targets.rule_tests.service_groups import no_data_group
@@ -25,30 +25,18 @@ class RuleTests:
 
 def rule_tests(model: Model) -> RuleTests:
     """One render of every service's tests; SLOs of one shape share their numbers through one memo."""
-    return _services_tests(model.services, model.settings)
-
-
-def _services_tests(services: tuple[Service, ...], settings: Settings) -> RuleTests:
     memo = ShapeMemo(remembered=(Skip,))
-    parts = [service_tests(service, settings, memo) for service in services]
+    parts = [service_tests(service, model.settings, memo) for service in model.services]
     return RuleTests(
         tuple(file for part in parts for file in part.files),
         tuple(warning for part in parts for warning in part.warnings),
     )
 
 
-# The CLI renders a model and then asks for its warnings: one computation for both
-# (on the services and settings: teams need not be hashable).
-_remembered_tests = lru_cache(maxsize=8)(_services_tests)
-
-
-def render_rule_tests(model: Model) -> dict[str, str]:
-    return dict(_remembered_tests(model.services, model.settings).files)
-
-
-def rule_test_warnings(model: Model) -> list[SpecWarning]:
-    """SLOs or tiers left without generated tests, and why (never skipped silently)."""
-    return list(_remembered_tests(model.services, model.settings).warnings)
+def render_rule_tests(model: Model) -> Rendered:
+    """The test files, and the SLOs or tiers left without generated tests and why (never skipped silently)."""
+    tests = rule_tests(model)
+    return Rendered(dict(tests.files), tests.warnings)
 
 
 def service_tests(service: Service, settings: Settings, memo: ShapeMemo | None = None) -> RuleTests:
