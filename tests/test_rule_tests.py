@@ -276,6 +276,20 @@ def test_unsupported_shape_warns_and_skips_only_that_slo(tmp_path, promtool):
     assert not failed, failed
 
 
+def test_render_prints_the_warnings_of_the_tests_it_wrote_and_strict_writes_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    specs, out = _spec(tmp_path, TWO_SLOS), tmp_path / "out"
+    result = CliRunner().invoke(main, ["render", "--specs", str(specs), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("no rule tests generated") == 1 and "svc/odd" in result.output
+    strict = CliRunner().invoke(main, ["render", "--strict", "--specs", str(specs), "--out", str(tmp_path / "strict")])
+    assert strict.exit_code == 2 and "no rule tests generated" in strict.output
+    assert not (tmp_path / "strict").exists()
+
+
 OVERLAP = """
 apiVersion: sloforge/v1
 kind: Service
