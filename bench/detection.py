@@ -128,7 +128,7 @@ def errors_duration_s(scenario: Scenario, model: Model) -> int:
     return min(MAX_ERRORS_S, int(_eval_ceil(longest + 2 * 3600)))
 
 
-def _counter(phases: list[tuple[int, float]]) -> str:
+def counter_values(phases: list[tuple[int, float]]) -> str:
     """Expanding notation for a counter growing by `increment` per minute for `minutes`, phase after phase."""
     parts, value = ["0"], 0.0
     for minutes, increment in phases:
@@ -156,11 +156,11 @@ def scenario_group(scenario: Scenario, model: Model, alerts: list[str]) -> tuple
     series = [
         {
             "series": 'http_requests_total{service="shop",code="500"}',
-            "values": _counter([(before, 0), (during, bad), (after, 0)]),
+            "values": counter_values([(before, 0), (during, bad), (after, 0)]),
         },
         {
             "series": 'http_requests_total{service="shop",code="200"}',
-            "values": _counter([(before, rate), (during, good), (after, rate)]),
+            "values": counter_values([(before, rate), (during, good), (after, rate)]),
         },
     ]
     tests = []
@@ -184,7 +184,7 @@ def scenario_group(scenario: Scenario, model: Model, alerts: list[str]) -> tuple
 _BLOCK = re.compile(r'expr: (".*?"), time: .*?\n\s+exp: .*?\n\s+got: (.*?)\n', re.S)
 
 
-def _parse(output: str) -> dict[str, float | None]:
+def parse_detections(output: str) -> dict[str, float | None]:
     """{expression: value promtool got} from its failure report (every expectation here is meant to fail)."""
     result: dict[str, float | None] = {}
     for quoted, got in _BLOCK.findall(output + "\n"):
@@ -214,7 +214,7 @@ def run_scenario(name: str, rules: str, scenario: Scenario, model: Model, alerts
     done = run_tool(PROMTOOL, ["test", "rules", str(path)], f"promtool test rules {path}", timeout=PROMTOOL_TIMEOUT_S)
     if "Unit Testing" not in done.output:
         raise RuntimeError(f"{name}, {scenario.name}: promtool did not run the test: {done.output[-2000:]}")
-    got = _parse(done.output)
+    got = parse_detections(done.output)
     outcomes: dict[tuple[str, str], Outcome] = {}
     errors_s = stop - start
     for alert in alerts:

@@ -234,7 +234,7 @@ def selector_costs(result: EvalResult, rule_root: Path) -> list[str]:
     for run in result.runs:
         found, _ = selectors(rule_root / run.name)
         # Pyrra's groups run at other intervals: weigh each rule file's selectors by its group's evaluations.
-        per_minute = _selectors_per_minute(rule_root / run.name) if run.name == "pyrra" else found
+        per_minute = selectors_per_minute(rule_root / run.name) if run.name == "pyrra" else found
         if not per_minute:
             continue
         lines.append(
@@ -244,7 +244,7 @@ def selector_costs(result: EvalResult, rule_root: Path) -> list[str]:
     return [*lines, ""]
 
 
-def _selectors_per_minute(rules: Path) -> float:
+def selectors_per_minute(rules: Path) -> float:
     total = 0.0
     for path in sorted(rules.glob("*.yaml")):
         for group in yaml.safe_load(path.read_text())["groups"]:

@@ -123,7 +123,7 @@ def render_tree(model: Model) -> Rendered:
             initializer=_die_with_parent,
             initargs=(os.getpid(),),
         ) as pool:
-            others = pool.submit(_render_others)
+            others = pool.submit(render_in_worker)
             tree = render_with(model, (render_rule_tests,))
             rest = others.result()
     finally:
@@ -150,7 +150,8 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
-def _render_others() -> Rendered:
+def render_in_worker() -> Rendered:
+    """What the forked worker renders: everything but the rule tests (a test replaces it to stall a render)."""
     assert _forked_model is not None
     return render_with(_forked_model, tuple(r for r in RENDERERS if r is not render_rule_tests))
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import yaml
 
-from bench.detection import Scenario, _counter, _parse, continuous_detection_s
+from bench.detection import Scenario, continuous_detection_s, counter_values, parse_detections
 from generator.tools.runner import promtool as run_promtool
 
 
@@ -34,7 +34,7 @@ def test_promtool_report_is_read_back(tmp_path, promtool):
         "tests": [
             {
                 "interval": "1m",
-                "input_series": [{"series": "c", "values": _counter([(3, 2.5), (2, 0)])}],
+                "input_series": [{"series": "c", "values": counter_values([(3, 2.5), (2, 0)])}],
                 "promql_expr_test": [
                     {"expr": "max(c)", "eval_time": "5m", "exp_samples": [{"labels": "{}", "value": -1}]},
                     {"expr": "max(nothing)", "eval_time": "5m", "exp_samples": [{"labels": "{}", "value": -1}]},
@@ -43,6 +43,6 @@ def test_promtool_report_is_read_back(tmp_path, promtool):
         ],
     }
     (tmp_path / "t.test.yaml").write_text(yaml.safe_dump(test))
-    got = _parse(run_promtool(["test", "rules", str(tmp_path / "t.test.yaml")], "t").output)
+    got = parse_detections(run_promtool(["test", "rules", str(tmp_path / "t.test.yaml")], "t").output)
     assert got["max(c)"] == 7.5  # 0, 2.5, 5, 7.5, 7.5, 7.5
     assert got.get("max(nothing)") is None

@@ -50,7 +50,7 @@ def test_four_minute_live_tiles_are_recognised(tmp_path):
 
 
 def test_selectors_are_counted_per_rule_and_weighted_by_interval(tmp_path):
-    from bench.tiles import _selectors_per_minute, selectors
+    from bench.tiles import selectors, selectors_per_minute
 
     (tmp_path / "a.yaml").write_text(
         "groups:\n"
@@ -60,4 +60,4 @@ def test_selectors_are_counted_per_rule_and_weighted_by_interval(tmp_path):
         '  - alert: A\n    expr: (sum(x{b="2"} offset 5m) or vector(0)) > 1\n'
     )
     assert selectors(tmp_path) == (3, 2)
-    assert _selectors_per_minute(tmp_path) == 2 * 2 + 0.5 * 1
+    assert selectors_per_minute(tmp_path) == 2 * 2 + 0.5 * 1

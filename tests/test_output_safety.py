@@ -447,7 +447,7 @@ def stall():
     time.sleep(600)
     return {}
 
-pipeline._render_others = stall
+pipeline.render_in_worker = stall
 pipeline.PARALLEL_MIN_SLOS = 1
 model = pipeline.load_model(Path(sys.argv[1]))
 print(os.getpid(), flush=True)
