@@ -12,6 +12,7 @@ from generator.model.budget_policy import BudgetStage, freezing
 from generator.model.slo import SLO
 from generator.targets import labels as L
 from generator.targets.prose import escape_template
+from generator.targets.rule_types import AlertingRule, RecordingRule
 from generator.units.numbers import format_number
 
 FREEZE_FOR = "10m"  # the budget moves slowly; this absorbs a wobble around a boundary
@@ -45,8 +46,8 @@ def stage_info_labels(slo: SLO, ident: dict[str, str], index: int, stage: Budget
     }
 
 
-def budget_stage_rules(slo: SLO, ident: dict[str, str]) -> list[dict]:
-    rules: list[dict] = [{"record": L.BUDGET_STAGE_INDEX, "expr": stage_index_expr(slo), "labels": ident}]
+def budget_stage_rules(slo: SLO, ident: dict[str, str]) -> list[RecordingRule]:
+    rules: list[RecordingRule] = [{"record": L.BUDGET_STAGE_INDEX, "expr": stage_index_expr(slo), "labels": ident}]
     for index, stage in enumerate(slo.budget_stages):
         rules.append(
             {"record": L.BUDGET_STAGE_INFO, "expr": "vector(1)", "labels": stage_info_labels(slo, ident, index, stage)}
@@ -54,9 +55,9 @@ def budget_stage_rules(slo: SLO, ident: dict[str, str]) -> list[dict]:
     return rules
 
 
-def freeze_alert_rules(slo: SLO, labels: dict[str, str], runbook: str, dashboard: str) -> list[dict]:
+def freeze_alert_rules(slo: SLO, labels: dict[str, str], runbook: str, dashboard: str) -> list[AlertingRule]:
     """One `SLOErrorBudgetFreeze` rule per freezing stage; its value is the budget remaining."""
-    rules = []
+    rules: list[AlertingRule] = []
     for index in freezing(slo.budget_stages):
         stage = slo.budget_stages[index]
         rules.append(

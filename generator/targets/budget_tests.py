@@ -21,6 +21,7 @@ from generator.targets.budget_rules import FREEZE_FOR, freeze_alert_rules
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.rendered import Rendered
 from generator.targets.rule_tests import TESTS_DIR
+from generator.targets.rule_types import AlertingRule
 from generator.targets.rules import alert_labels, identity, rules_path
 from generator.targets.yaml_text import dump_yaml
 from generator.units.durations import parse_duration
@@ -144,7 +145,7 @@ def _sample(metric: str, labels: dict[str, str]) -> str:
     return metric + "{" + ",".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
 
 
-def _expected(rule: dict, value: float, sample_labels: dict[str, str]) -> dict:
+def _expected(rule: AlertingRule, value: float, sample_labels: dict[str, str]) -> dict:
     labels = {**sample_labels, **rule["labels"]}
     annotations = {key: expand(text, value, sample_labels) for key, text in rule["annotations"].items()}
     return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(annotations.items()))}

@@ -18,6 +18,7 @@ from generator.targets.budget_rules import budget_stage_rules, freeze_alert_rule
 from generator.targets.links import dashboard_url, runbook_url
 from generator.targets.prose import alert_prose, escape_template
 from generator.targets.rendered import Rendered
+from generator.targets.rule_types import AlertingRule, Rule, RuleGroup
 from generator.targets.yaml_text import dump_yaml
 from generator.units.durations import Duration, format_duration
 from generator.units.numbers import format_number
@@ -52,32 +53,31 @@ def identity(slo: SLO, window: Duration) -> dict[str, str]:
     return {L.SERVICE: slo.service, L.SLO: slo.name, L.WINDOW: window.text}
 
 
-def slo_rule_group(slo: SLO, settings: Settings) -> dict:
+def slo_rule_group(slo: SLO, settings: Settings) -> RuleGroup:
     windows = windows_of(slo)
     base = windows[0]
-    return {
-        "name": group_name(slo),
-        "interval": settings.evaluation_interval.text,
-        "rules": recording_rules(slo, windows)
-        + metadata_rules(slo)
-        + budget_stage_rules(slo, identity(slo, slo.window))
-        + [alert_rule(slo, tier, settings) for tier in slo.tiers]
-        + [missing_sli_rule(slo, base, settings)]
-        + freeze_alert_rules(
+    rules: list[Rule] = [
+        *recording_rules(slo, windows),
+        *metadata_rules(slo),
+        *budget_stage_rules(slo, identity(slo, slo.window)),
+        *(alert_rule(slo, tier, settings) for tier in slo.tiers),
+        missing_sli_rule(slo, base, settings),
+        *freeze_alert_rules(
             slo,
             alert_labels(slo, L.BUDGET_FREEZE_TIER, "warning", "ticket"),
             runbook_url(settings, slo),
             dashboard_url(settings, slo),
         ),
-    }
+    ]
+    return {"name": group_name(slo), "interval": settings.evaluation_interval.text, "rules": rules}
 
 
-def recording_rules(slo: SLO, windows: list[Duration]) -> list[dict]:
+def recording_rules(slo: SLO, windows: list[Duration]) -> list[Rule]:
     base = windows[0]
     queries = queries_for(slo.sli, base, slo.grouping)
     sel = L.selector(slo.service, slo.name)
     errors, total = f"{L.ERRORS_RATE}{base}{sel}", f"{L.TOTAL_RATE}{base}{sel}"
-    rules = [
+    rules: list[Rule] = [
         {"record": f"{L.ERRORS_RATE}{base}", "expr": queries.errors, "labels": identity(slo, base)},
         {
             "record": f"{L.TOTAL_RATE}{base}",
@@ -156,7 +156,7 @@ def grouped_tile_sum(rung: str, grouping: tuple[str, ...], plan: Tiling) -> str:
     return f"sum{by_clause(grouping)} (\n  " + "\n  or ".join(terms) + "\n)"
 
 
-def metadata_rules(slo: SLO) -> list[dict]:
+def metadata_rules(slo: SLO) -> list[Rule]:
     ident = identity(slo, slo.window)
     budget = format_number(slo.error_budget)
     ratio = f"{L.error_ratio_series(slo.window.text)}{L.selector(slo.service, slo.name)}"
@@ -243,7 +243,7 @@ def _count_clause(slo: SLO, tier: Tier, rate_name: str, minimum: int) -> str | N
     return f"{match}\n(\n  {count} * {format_number(scale)} >= {minimum}\n)"
 
 
-def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
+def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> AlertingRule:
     # Short window first: `and` keeps the left side's value, so $value is the
     # current (short-window) burn rate; the long window must agree, and hold
     # enough bad events (a separate `and`, so other clauses compose with it).
@@ -258,21 +258,19 @@ def alert_rule(slo: SLO, tier: Tier, settings: Settings) -> dict:
         if guard is not None:
             expr += f"\nand {guard}"
     expr += f"\nor\n{blind_latch(slo, tier)}"
-    return {
-        "alert": tier.alert_name,
-        "expr": expr,
-        **({"for": tier.for_.text} if tier.for_.millis else {}),  # no `for`: fire on the first true evaluation
-        "labels": alert_labels(slo, tier.name, tier.severity, tier.notify, tier.labels),
-        "annotations": {
-            **alert_prose(slo, tier),  # drafted text if reviewed-or-not draft exists, else the skeleton
-            "runbook_url": runbook_url(settings, slo),
-            "dashboard_url": dashboard_url(settings, slo),
-            # For notification templates: Alertmanager never sees $value.
-            "burn_rate": "{{ $value | humanize }}",
-            "budget_consumed": f"{format_number(tier.budget_share * 100)}%",  # of the SLO window's budget
-            **spec_annotations(slo),
-        },
+    labels = alert_labels(slo, tier.name, tier.severity, tier.notify, tier.labels)
+    annotations = {
+        **alert_prose(slo, tier),  # drafted text if reviewed-or-not draft exists, else the skeleton
+        "runbook_url": runbook_url(settings, slo),
+        "dashboard_url": dashboard_url(settings, slo),
+        # For notification templates: Alertmanager never sees $value.
+        "burn_rate": "{{ $value | humanize }}",
+        "budget_consumed": f"{format_number(tier.budget_share * 100)}%",  # of the SLO window's budget
+        **spec_annotations(slo),
     }
+    if not tier.for_.millis:  # no `for`: fire on the first true evaluation
+        return {"alert": tier.alert_name, "expr": expr, "labels": labels, "annotations": annotations}
+    return {"alert": tier.alert_name, "expr": expr, "for": tier.for_.text, "labels": labels, "annotations": annotations}
 
 
 def blind_latch(slo: SLO, tier: Tier) -> str:
@@ -300,7 +298,7 @@ def spec_annotations(slo: SLO) -> dict[str, str]:
     return {key: escape_template(value) for key, value in slo.annotations}
 
 
-def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> dict:
+def missing_sli_rule(slo: SLO, base: Duration, settings: Settings) -> AlertingRule:
     """Fires when the SLI's total series vanish (a renamed metric would otherwise silence paging).
 
     It notifies like the SLO's most severe tier (`model.severity`): when a paging

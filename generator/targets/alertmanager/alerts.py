@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from generator.model.slo import SLO, Model
 from generator.targets import labels as L
+from generator.targets.rule_types import is_alerting
 from generator.targets.rules import slo_rule_group
 
 
@@ -34,9 +35,9 @@ def generated_alerts(model: Model) -> list[GeneratedAlert]:
     alerts = []
     for slo in model.slos:
         for rule in slo_rule_group(slo, model.settings)["rules"]:
-            if "alert" not in rule:
+            if not is_alerting(rule):
                 continue
-            labels = {L.ALERTNAME: rule["alert"], **rule.get("labels", {})}
-            annotations = rule.get("annotations", {})
+            labels = {L.ALERTNAME: rule["alert"], **rule["labels"]}
+            annotations = rule["annotations"]
             alerts.append(GeneratedAlert(slo, tuple(labels.items()), tuple(annotations.items())))
     return alerts

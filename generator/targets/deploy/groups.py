@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from generator.model.slo import Model
+from generator.targets.rule_types import RuleGroup
 from generator.targets.rules import slo_rule_group
 
-ServiceGroups = dict[str, list[dict]]  # service name -> its rule groups (one per SLO), read-only
+ServiceGroups = dict[str, list[RuleGroup]]  # service name -> its rule groups (one per SLO), read-only
 
 
 def service_groups(model: Model) -> ServiceGroups:

@@ -4,12 +4,14 @@ StoreAPI is down; abort, Thanos' default, fails the evaluation instead)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from generator.model.slo import Model, Service
 from generator.targets.deploy.groups import ServiceGroups
 from generator.targets.yaml_text import dump_yaml
 
 
-def thanos_groups(service: Service, model: Model, groups: ServiceGroups) -> list[dict]:
+def thanos_groups(service: Service, model: Model, groups: ServiceGroups) -> Sequence[Mapping[str, object]]:
     """New group dicts (the shared ones stay untouched), the strategy before `rules`."""
     strategy = model.settings.thanos_partial_response_strategy
     if not strategy:

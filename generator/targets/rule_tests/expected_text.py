@@ -19,16 +19,17 @@ from generator.model.windows import windows_of
 from generator.targets import labels as L
 from generator.targets.alert_text import FUNCTIONS, TemplateUnsupported, expand
 from generator.targets.rule_tests.basics import Boundary, Skip
+from generator.targets.rule_types import AlertingRule
 from generator.targets.rules import alert_rule, missing_sli_rule
 from generator.units.numbers import format_number
 
 
-def _expected(rule: dict, value: float, sample_labels: dict[str, str]) -> dict:
+def _expected(rule: AlertingRule, value: float, sample_labels: dict[str, str]) -> dict:
     """exp_labels/exp_annotations of an alert: rule labels over the expression's labels, templates expanded."""
     return _expected_with(rule, sample_labels, _expansions(rule, value, sample_labels))
 
 
-def _expansions(rule: dict, value: float, sample_labels: dict[str, str]) -> dict[str, str]:
+def _expansions(rule: AlertingRule, value: float, sample_labels: dict[str, str]) -> dict[str, str]:
     """Each template of the rule's labels, then annotations, expanded; text without `{{` is literal."""
     labels = tuple(sample_labels.items())
     try:
@@ -42,7 +43,7 @@ def _expansions(rule: dict, value: float, sample_labels: dict[str, str]) -> dict
         raise Skip(f"cannot predict the text of {rule['alert']}'s annotations: {exc}") from exc
 
 
-def _expected_with(rule: dict, sample_labels: dict[str, str], expanded: dict[str, str]) -> dict:
+def _expected_with(rule: AlertingRule, sample_labels: dict[str, str], expanded: dict[str, str]) -> dict:
     labels = dict(sample_labels)
     labels.update({key: expanded.get(text, text) for key, text in rule["labels"].items()})
     annotations = {key: expanded.get(text, text) for key, text in rule["annotations"].items()}
@@ -107,7 +108,9 @@ def _cached_prints_alike(action: str, values: tuple[float, ...], labels: tuple[t
     return all(_action_text(action, value, labels) == first for value in values[1:])
 
 
-def expands_alike(rule: dict, value: float, first: float, sample: dict[str, str], expanded: dict[str, str]) -> bool:
+def expands_alike(
+    rule: AlertingRule, value: float, first: float, sample: dict[str, str], expanded: dict[str, str]
+) -> bool:
     """Whether `value` expands each template as `first` did (`expanded`), failing as `_expansions` would.
 
     Literal text does not depend on the value: a template whose actions each
