@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 
 from bench.synth import SLOCounters, SynthConfig, exposition_lines, series_prefixes
 
@@ -34,8 +35,12 @@ class Feed:
             return self._cache[1]
 
 
+class ServesBody(Protocol):
+    def body(self, now: float) -> bytes: ...
+
+
 @contextlib.contextmanager
-def serving(feed: Feed) -> Iterator[str]:
+def serving(feed: ServesBody) -> Iterator[str]:
     """Yields host:port of a metrics endpoint on 127.0.0.1 until the block ends."""
 
     class Handler(BaseHTTPRequestHandler):

@@ -18,20 +18,17 @@ understate a 30-day steady state, and the grouped/ungrouped ratio is the result.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 import shutil
 import statistics
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
 
 from bench import prom
+from bench.exporter import serving
 from generator.pipeline import load_model
 from generator.targets.rules import render_rules
 
@@ -97,28 +94,6 @@ class Feed:
             for code, value in (("500", total * ratio), ("200", total * (1 - ratio))):
                 lines.append(f'bench_group_requests_total{{route="r{index:02d}",code="{code}"}} {value:.3f} {stamp}')
         return ("\n".join(lines) + "\n").encode()
-
-
-@contextlib.contextmanager
-def serving(feed: Feed) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            body = feed.body(time.time())
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

@@ -20,7 +20,6 @@ model (`generator.model.burn`) computed per group, never copied from promtool:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from fractions import Fraction
 
 from generator.model.burn import AlertSpan, Evaluation
@@ -38,14 +37,13 @@ from generator.model.synthetic import (
 )
 from generator.model.warnings import SpecWarning
 from generator.model.windows import HOLD_MS, windows_of
-from generator.model.workbook import detection_seconds, fires_at_all
 from generator.targets import labels as L
 from generator.targets.rendered import Rendered
+from generator.targets.rule_tests import TESTS_DIR, fastest_page_tier
 from generator.targets.rules import alert_rule, rules_path
 from generator.targets.yaml_text import dump_yaml
 from generator.units.durations import format_duration
 
-TESTS_DIR = "prometheus/tests"
 GROUP_TRAFFIC = (1, 1, 8)  # group 0 burns; 1 is clean at its traffic; 2 is clean at 8x (it would dilute a pooled ratio)
 FIRE_FACTOR = Fraction(5, 4)  # a bit above the tier's threshold
 TOLERANCE = Fraction(1, 100)  # synthesized ratios within 1% of the wanted ones
@@ -144,11 +142,10 @@ def _group_values(slo: SLO, plan: InputPlan, count: int) -> tuple[dict[str, str]
 
 
 def fastest_page(slo: SLO) -> Tier:
-    candidates = [tier for tier in slo.tiers if fires_at_all(tier)]
-    pages = [tier for tier in candidates if tier.notify == "page"] or candidates
-    if not pages:
+    tier = fastest_page_tier(slo)
+    if tier is None:
         raise _Skip("no tier can fire")
-    return min(pages, key=lambda tier: (detection_seconds(tier, slo.error_budget, Decimal(1)), tier.name))
+    return tier
 
 
 def _ceil(value: int, step: int) -> int:

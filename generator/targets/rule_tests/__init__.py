@@ -12,17 +12,8 @@ model (`generator.model.burn`), never copied from promtool:
 - no data and zero traffic: no burn alert, and `SLOSLIMissing` fires only for absent SLIs;
 - the recorded error ratios over every window equal the model's (traffic-weighted) values.
 
-promtool evaluates a whole test file at one `evaluation_interval`, refuses
-queries over 10,000 samples and takes time per evaluation, so each group runs
-at the finest step of a short ladder (the rules' own interval, 5m, 1h, 6h, 1d)
-that keeps it to a few hundred evaluations (the window-ratio check, a single
-instant, at the coarsest): `<service>.test.yaml` holds the groups at the
-rules' interval, `<service>.<step>.test.yaml` the others. All SLOs of a service
-share each group: their inputs are disjoint, and promtool evaluates every rule
-group of the file at every step anyway. An SLO whose series other SLOs read too
-(availability from a histogram's `_count` beside latency from its `_bucket`,
-two objectives on the same counters) gets groups of its own instead, whose
-checks select that SLO's alerts only: the other SLOs' rules see its inputs too.
+Where each check runs (which evaluation step, file and group) is `placement`'s job; its
+docstring says why.
 
 By job: `basics` (limits, the group, skips, helpers), `expected_text` (alert
 text as Prometheus expands it), `firing_groups`, `low_traffic_groups` and
