@@ -85,7 +85,66 @@ BAD: list[tuple[str, str, str, str]] = [
     ),
     ("not a label name", service("name: a\nobjective: 99\ngrouping: [my-route]\n" + PLAIN), "8:16", "does not match"),
     ("max_groups alone", service("name: a\nobjective: 99\nmax_groups: 10\n" + PLAIN), "8:17", "needs `grouping`"),
+    (
+        "max_groups with an empty grouping",
+        service("name: a\nobjective: 99\ngrouping: []\nmax_groups: 10\n" + PLAIN),
+        "9:17",
+        "`grouping` is empty",
+    ),
+    (
+        "raw ratio whose denominator loses the label",
+        service(
+            "name: a\nobjective: 99\ngrouping: [route]\n"
+            "sli:\n  raw: {error_ratio: 'sum by (route) (rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))'}\n"
+        ),
+        "10:26",
+        "drops grouping label(s) route",
+    ),
+    (
+        "events query joined to a series without the label",
+        service(
+            "name: a\nobjective: 99\ngrouping: [route]\n"
+            + events("rate(e[{{.window}}]) * sum(weight)", "rate(t[{{.window}}])")
+        ),
+        "11:17",
+        "drops grouping label(s) route",
+    ),
 ]
+
+# Not errors: a scalar on either side keeps the vector's labels.
+SCALAR_SIDES = [
+    "rate(e[5m]) * scalar(sum(weight))",
+    "scalar(sum(weight)) * rate(e[5m])",
+    "rate(e[5m]) / 60",
+    "rate(e[5m]) * time()",
+    "rate(e[5m]) * on(route) group_left sum by (route) (weight)",
+]
+
+
+@pytest.mark.parametrize("query", SCALAR_SIDES)
+def test_a_scalar_or_matched_side_keeps_the_grouping_label(query: str):
+    from generator.spec.grouping import kept_labels
+
+    kept = kept_labels(query, matched=True)
+    assert kept is not None and kept.keeps("route"), query
+
+
+def test_a_label_name_error_describes_the_pattern_it_shows(workdir: Path):
+    (workdir / "specs" / "bad.yaml").write_text(service("name: a\nobjective: 99\ngrouping: [my-route]\n" + PLAIN))
+    result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir)
+    assert result.returncode == 2
+    assert "letters, digits and underscores" in result.stderr and "dashes" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("label", ["severity", "le"])
+def test_a_forbidden_grouping_label_gets_one_error_not_advice_to_use_it(workdir: Path, label: str):
+    summed = events("sum(rate(e[{{.window}}]))", "sum(rate(t[{{.window}}]))")  # would also drop the label
+    (workdir / "specs" / "bad.yaml").write_text(service(f"name: a\nobjective: 99\ngrouping: [{label}]\n" + summed))
+    result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "specs/bad.yaml:" in line]
+    assert len(errors) == 1, result.stderr
+    assert f"sum by ({label})" not in result.stderr
 
 
 @pytest.fixture

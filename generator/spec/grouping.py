@@ -54,24 +54,45 @@ _LABEL_FREE = {"vector", "scalar", "time", "absent", "absent_over_time", "pi"}
 
 
 @lru_cache(maxsize=1 << 12)
-def kept_labels(query: str) -> Kept | None:
-    """What the result of `query` keeps; None when it does not parse (reported elsewhere)."""
+def kept_labels(query: str, matched: bool = False) -> Kept | None:
+    """What the result of `query` keeps; None when it does not parse (reported elsewhere).
+
+    With `matched`, a one-to-one operation between two vectors keeps only the
+    labels both sides keep: a series whose label the other side lacks finds no
+    match, so the result has no series for that label at all.
+    """
     try:
-        return _kept(promql_parser.parse(query))
+        return _kept(promql_parser.parse(query), matched)
     except (ValueError, TypeError):
         return None
 
 
-def _kept(node) -> Kept:
+_SCALAR_FUNCTIONS = {"scalar", "time", "pi"}
+
+
+def _is_scalar(node) -> bool:
+    kind = type(node).__name__
+    if kind == "NumberLiteral":
+        return True
+    if kind in ("ParenExpr", "UnaryExpr"):
+        return _is_scalar(node.expr)
+    if kind == "Call":
+        return node.func.name in _SCALAR_FUNCTIONS
+    if kind == "BinaryExpr":
+        return _is_scalar(node.lhs) and _is_scalar(node.rhs)
+    return False
+
+
+def _kept(node, matched: bool) -> Kept:
     kind = type(node).__name__
     if kind in ("VectorSelector", "MatrixSelector"):
         return Kept()
     if kind in ("NumberLiteral", "StringLiteral"):
         return SCALAR
     if kind in ("ParenExpr", "UnaryExpr", "SubqueryExpr"):
-        return _kept(node.expr)
+        return _kept(node.expr, matched)
     if kind == "AggregateExpr":
-        inner = _kept(node.expr)
+        inner = _kept(node.expr, matched)
         if str(node.op) in ("topk", "bottomk", "limitk", "limit_ratio"):
             return inner  # they select whole series of the input
         modifier = node.modifier
@@ -85,16 +106,15 @@ def _kept(node) -> Kept:
         if node.func.name in _LABEL_FREE:
             return SCALAR
         vectors = [arg for arg in node.args if type(arg).__name__ not in ("NumberLiteral", "StringLiteral")]
-        return _kept(vectors[0]) if vectors else SCALAR
+        return _kept(vectors[0], matched) if vectors else SCALAR
     if kind == "BinaryExpr":
-        return _binary(node)
+        return _binary(node, matched)
     return Kept()  # unknown node: assume it keeps labels (promtool stays the authority)
 
 
-def _binary(node) -> Kept:
-    lhs, rhs = _kept(node.lhs), _kept(node.rhs)
-    scalar_lhs = type(node.lhs).__name__ == "NumberLiteral"
-    scalar_rhs = type(node.rhs).__name__ == "NumberLiteral"
+def _binary(node, matched: bool) -> Kept:
+    lhs, rhs = _kept(node.lhs, matched), _kept(node.rhs, matched)
+    scalar_lhs, scalar_rhs = _is_scalar(node.lhs), _is_scalar(node.rhs)
     if scalar_lhs or scalar_rhs:
         return rhs if scalar_lhs else lhs
     modifier = node.modifier
@@ -104,6 +124,9 @@ def _binary(node) -> Kept:
     side = rhs if card.endswith("OneToMany") else lhs
     if str(node.op) == "or":
         side = lhs.meet(rhs)
+    one_to_one = not card.endswith(("ManyToOne", "OneToMany")) and str(node.op) not in ("and", "or", "unless")
+    if matched and one_to_one and (matching is None or not str(matching.type).endswith("Include")):
+        side = lhs.meet(rhs)  # labels not in ignoring(...) must match on both sides
     if matching is None or card.endswith(("ManyToOne", "OneToMany")) or str(node.op) in ("and", "or", "unless"):
         return side
     labels = frozenset(matching.labels)
@@ -114,7 +137,7 @@ def _binary(node) -> Kept:
 
 def grouping_errors(src, path: tuple, query: str, grouping: tuple[str, ...]) -> list[SpecError]:
     """A query must keep every grouping label; without grouping, a `by (...)` result is a spec error."""
-    kept = kept_labels(substitute_window(query, "5m"))
+    kept = kept_labels(substitute_window(query, "5m"), matched=bool(grouping))
     if kept is None:
         return []
     if grouping:

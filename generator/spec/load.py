@@ -194,6 +194,19 @@ def _spec_path(loc: tuple, data: object) -> tuple:
 _BRANCH_NAMES = {"str", "int", "float", "decimal", "bool", "none", "dict", "list", "constrained-str"}
 
 
+# What the schema's patterns accept, in words, for the errors that show them.
+PATTERN_HINTS = {
+    schema.NAME_PATTERN: "lowercase letters, digits and dashes",
+    schema.LABEL_NAME_PATTERN: "letters, digits and underscores, not starting with a digit",
+    schema.METRIC_NAME_PATTERN: "letters, digits, underscores and colons, not starting with a digit",
+}
+
+
+def pattern_hint(pattern: str) -> str:
+    hint = PATTERN_HINTS.get(pattern)
+    return f" ({hint})" if hint else ""
+
+
 def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     message = error["msg"]
@@ -201,7 +214,7 @@ def _message(error: Mapping[str, Any]) -> str:
         message = message[len("Value error, ") :]
     if kind == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
-        return f"{error.get('input')!r} does not match {pattern} (lowercase letters, digits and dashes)"
+        return f"{error.get('input')!r} does not match {pattern}{pattern_hint(pattern)}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a mapping, got {_kind_of(error.get('input'))}"
     if kind == "list_type":

@@ -28,7 +28,9 @@ from generator.units.durations import parse_duration
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 MAX_NAME_LENGTH = 63  # names become file names, Grafana uids and label values; 63 keeps paths short
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
-LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+METRIC_NAME_PATTERN = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+LabelName = Annotated[str, StringConstraints(pattern=LABEL_NAME_PATTERN)]
 
 
 def _label_value(value: str) -> str:
@@ -68,7 +70,7 @@ class EventsSpec(Strict):
 
 
 class LatencySpec(Strict):
-    histogram: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
+    histogram: Annotated[str, StringConstraints(pattern=METRIC_NAME_PATTERN)]
     selector: str = ""
     threshold: str
     buckets: list[str | float | int] | None = None

@@ -258,9 +258,10 @@ def _check_grouping(src, path: tuple, slo: SLOSpec, service_labels: dict, parsed
         taken |= {label: f"this SLO's tier {name}" for label in (spec.labels or {} if spec else {})}
     errors = grouping_label_errors(src, path, slo.grouping, taken, RESERVED_LABELS)
     if slo.max_groups is not None and not slo.grouping:
-        errors.append(src.error(path + ("max_groups",), "max_groups counts groups: it needs `grouping` beside it"))
-    if not parsed:
-        return errors  # the queries' own errors come first
+        problem = "`grouping` is empty" if "grouping" in slo.model_fields_set else "it needs `grouping` beside it"
+        errors.append(src.error(path + ("max_groups",), f"max_groups counts groups: {problem}"))
+    if not parsed or errors:
+        return errors  # the queries' own errors first; a refused label is one error, not advice to aggregate by it
     sli, grouping, where = slo.sli, tuple(dict.fromkeys(slo.grouping)), path + ("sli",)
     if sli.events:
         for field in ("errors", "good", "total"):
