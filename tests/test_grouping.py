@@ -347,3 +347,20 @@ def test_explain_says_the_numbers_hold_per_group(specs_dir: Path, tmp_path: Path
     slos = {(s["service"], s["slo"]): s for s in json.loads(data.stdout)["slos"]}
     assert slos[(GROUPED, "route-availability")]["grouping"] == ["route"]
     assert slos[("checkout", "availability")]["grouping"] == []
+
+
+def test_a_grouped_alert_names_its_group_in_summary_and_description():
+    """Notifications print annotations, not labels: the summary must say which route burns."""
+    from fixture_paths import SPECS
+
+    from generator.pipeline import load_model
+    from generator.targets.alert_text import expand
+    from generator.targets.rules import alert_rule
+
+    model = load_model(SPECS)
+    slo = next(slo for slo in model.slos if slo.grouping)
+    rule = alert_rule(slo, slo.tiers[0], model.settings)
+    labels = {label: f"/value-of-{label}" for label in slo.grouping}
+    for key in ("summary", "description"):
+        text = expand(rule["annotations"][key], 20.0, labels)
+        assert all(f"{label}=/value-of-{label}" in text for label in slo.grouping), text

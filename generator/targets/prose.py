@@ -31,9 +31,23 @@ def skeleton_description(slo: SLO, tier: Tier) -> str:
     )
 
 
-def alert_prose(slo: SLO, tier: Tier) -> dict[str, str]:
-    """`summary` and `description` annotations of one tier's alert."""
+def tier_summary(slo: SLO, tier: Tier) -> str:
+    """The drafted summary if there is one, else the skeleton's: what the tier's alert is about."""
     drafted = slo.drafted.alert(tier.name) if slo.drafted else None
-    summary = drafted.summary if drafted and drafted.summary else skeleton_summary(slo, tier)
+    return drafted.summary if drafted and drafted.summary else skeleton_summary(slo, tier)
+
+
+def alert_prose(slo: SLO, tier: Tier) -> dict[str, str]:
+    """`summary` and `description` annotations of one tier's alert; a grouped SLO's name the group that burns."""
+    drafted = slo.drafted.alert(tier.name) if slo.drafted else None
+    summary = tier_summary(slo, tier)
     description = drafted.description if drafted and drafted.description else skeleton_description(slo, tier)
+    if slo.grouping:
+        summary = f"{summary} [{group_text(slo)}]"
+        description = f"Group {group_text(slo)}: {description}"
     return {"summary": summary, "description": description}
+
+
+def group_text(slo: SLO) -> str:
+    """`route={{ $labels.route }}`: Prometheus prints the firing group's values (label values are not expanded)."""
+    return ", ".join(f"{label}={{{{ $labels.{label} }}}}" for label in slo.grouping)

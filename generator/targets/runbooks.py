@@ -28,7 +28,7 @@ from generator.targets.investigation import (
 )
 from generator.targets.links import RUNBOOKS_DIR, dashboard_url, runbook_path
 from generator.targets.markdown import md_code, md_inline, md_item
-from generator.targets.prose import alert_prose
+from generator.targets.prose import tier_summary
 from generator.targets.rendered import Rendered
 from generator.targets.rules import windows_of
 from generator.units.durations import human_duration
@@ -183,7 +183,7 @@ def _alerts(slo: SLO, model: Model) -> list[_Alert]:
             condition += f", with at least {tier.min_bad_events} bad events in {tier.long_window}"
         if slo.min_total_events:
             condition += f" out of at least {slo.min_total_events} events (fewer: no signal)"
-        summary = alert_prose(slo, tier)["summary"]
+        summary = tier_summary(slo, tier)
         result.append(
             _Alert(tier.alert_name, tier.name, tier.severity, tier.notify, tier.for_.text, condition, summary)
         )
