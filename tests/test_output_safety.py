@@ -318,35 +318,45 @@ def run_render(specs: Path, out: Path, *extra: str, **kwargs) -> subprocess.Comp
 
 
 HOLD_LOCK = """
-import fcntl, os, sys, time
+import fcntl, os, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
 fcntl.flock(fd, fcntl.LOCK_EX)
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.read()  # holds the lock until the test closes stdin, however loaded the machine is
 """
 
 
 def test_a_second_render_waits_for_the_lock_or_fails_cleanly(tmp_path):
     specs = fleet(tmp_path / "specs")
     out = tmp_path / "out"
+    started = time.monotonic()
     assert run_render(specs, out).returncode == 0
+    first_render = time.monotonic() - started
     spec = specs / "svc-0000.yaml"
     spec.write_text(spec.read_text().replace("objective: 99.9", "objective: 99.5"))
     before = read_tree(out)
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(out / MARKER), "3"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_LOCK, str(out / MARKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        assert holder.stdin is not None and holder.stdout is not None and holder.stdout.readline() == "locked\n"
         busy = run_render(specs, out, "--lock-timeout", "0.2")
         assert busy.returncode == 1, busy.stderr  # not bad input: the same command works once the lock is free
         assert "another sloforge render is writing" in busy.stderr and "Traceback" not in busy.stderr
         assert read_tree(out) == before
-        started = time.monotonic()
-        waited = run_render(specs, out, "--lock-timeout", "60")
-        assert waited.returncode == 0, waited.stderr
-        assert holder.poll() is not None  # it finished only after the holder let go
-        assert time.monotonic() - started > 0.5
+        waiting = subprocess.Popen(
+            [*SLOFORGE, "render", "--specs", str(specs), "--out", str(out), "--lock-timeout", "600"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(max(1.0, 2 * first_render))  # long enough to reach the lock on this machine, as it is now
+        assert waiting.poll() is None, waiting.communicate()
+        assert read_tree(out) == before  # it waits: nothing written while the lock is held
+        holder.stdin.close()  # let go
+        _, stderr = waiting.communicate(timeout=600)
+        assert waiting.returncode == 0, stderr
     finally:
         holder.kill()
         holder.wait()
@@ -405,13 +415,16 @@ def test_kill_9_at_any_moment_leaves_every_file_old_or_new(tmp_path):
     assert run_render(new_specs, out).returncode == 0
     full_run = time.monotonic() - started
     assert read_tree(out) == new
-    # Bisect the kill moment between "too early" (all old) and "too late" (all new), so kills home in on the
-    # short stretch where files are being replaced, whatever the machine's load; then keep killing there.
+    # Odd attempts bisect the kill moment between "too early" (all old) and "too late" (all new); even ones
+    # watch the rules folder and kill as soon as the render starts staging files there, plus a random
+    # moment. Both home in on the short stretch where files are being written, whatever the machine's load.
     rng, outcomes = random.Random(10), Counter()
     early, late = 0.0, full_run * 1.5
+    rules_dir = out / "prometheus" / "rules"
     for attempt in range(40):
         if attempt >= 12 and outcomes["mixed"] >= 2:
             break
+        watch = attempt % 2 == 0
         delay = rng.uniform(early, late) if outcomes["mixed"] else (early + late) / 2
         write_tree(old, out)  # also deletes the temp files the killed render left
         assert read_tree(out) == old
@@ -421,11 +434,18 @@ def test_kill_9_at_any_moment_leaves_every_file_old_or_new(tmp_path):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(delay)
+        if watch:
+            while proc.poll() is None and not any(p.name.startswith(TEMP_PREFIX) for p in rules_dir.iterdir()):
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0, 0.02))
+        else:
+            time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         state = _state(out, old, new)
         outcomes[state] += 1
+        if watch:
+            continue
         if state == "old":
             early = delay
         elif state == "new":
