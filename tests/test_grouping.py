@@ -339,6 +339,17 @@ def test_dashboards_have_a_group_variable_and_the_worst_groups(rendered_dir: Pat
     assert sum(t["expr"].startswith("min by") for t in table["targets"]) == 2  # SLI and budget: the worst group
 
 
+def test_no_dashboard_query_filters_one_series_per_slo_by_a_group_variable(rendered_dir: Path):
+    """slo:objective:ratio, slo:error_budget:ratio and slo:info have no group label: a group matcher empties them."""
+    service = json.loads((rendered_dir / "grafana" / "dashboards" / f"{GROUPED}.json").read_text())
+    exprs = [t["expr"] for panel in service["panels"] for t in panel.get("targets", [])]
+    per_slo = ("slo:objective:ratio", "slo:error_budget:ratio", "slo:info")
+    selectors = [m.group(0) for expr in exprs for m in re.finditer(r"(slo:[a-z_:]+)\{[^}]*\}", expr)]
+    assert any(selector.startswith(per_slo) for selector in selectors)
+    bad = [s for s in selectors if s.startswith(tuple(name + "{" for name in per_slo)) and '=~"$route"' in s]
+    assert not bad, bad
+
+
 def test_explain_says_the_numbers_hold_per_group(specs_dir: Path, tmp_path: Path):
     result = run_cli("explain", f"{GROUPED}/route-availability", "--specs", str(specs_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -20,12 +20,14 @@ UID_LABEL = "dashboard_uid"  # added by the overview so a table row can link to 
 LATENCY_QUANTILES = ("0.5", "0.9", "0.99")
 
 
-def slo_selector(slo: SLO, **extra: str) -> str:
+def slo_selector(slo: SLO, per_group: bool = True, **extra: str) -> str:
     """Identity matchers plus `slo_name=~"$slo"`: the SLO variable narrows a dashboard to one row.
 
-    A grouped SLO's series are narrowed by one variable per grouping label too (docs/grouping.md).
+    A grouped SLO's series are narrowed by one variable per grouping label too
+    (docs/grouping.md), except the series that exist once per SLO (`per_group=False`:
+    objective, budget, info), which have no group label to match.
     """
-    groups = "".join(f',{label}=~"${group_variable(label)}"' for label in slo.grouping)
+    groups = "".join(f',{label}=~"${group_variable(label)}"' for label in slo.grouping if per_group)
     return L.selector(slo.service, slo.name, **extra)[:-1] + f',{L.SLO}=~"${SLO_VARIABLE}"{groups}}}'
 
 
@@ -39,7 +41,7 @@ def group_variable(label: str) -> str:
 
 def gated(expr: str, slo: SLO) -> str:
     """A raw-series query shown only while the SLO variable selects this SLO."""
-    return f"({expr}) and on() {L.INFO}{slo_selector(slo)}"
+    return f"({expr}) and on() {L.INFO}{slo_selector(slo, per_group=False)}"
 
 
 def error_ratio(slo: SLO, window: Duration) -> str:
@@ -51,7 +53,7 @@ def sli(slo: SLO, window: Duration) -> str:
 
 
 def objective(slo: SLO) -> str:
-    return f"{L.OBJECTIVE}{slo_selector(slo)}"
+    return f"{L.OBJECTIVE}{slo_selector(slo, per_group=False)}"
 
 
 def budget_remaining(slo: SLO) -> str:
