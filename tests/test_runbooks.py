@@ -167,7 +167,13 @@ def test_drafted_annotations_reach_the_alerts_and_pass_promtool(
     for slo in example_model.slos:
         for tier in slo.tiers:
             text = slo.drafted.alert(tier.name) if slo.drafted else None
-            annotations = alerts[(slo.service, slo.name, tier.name)]["annotations"]
+            annotations = dict(alerts[(slo.service, slo.name, tier.name)]["annotations"])
+            if slo.grouping:  # a grouped SLO's alert names its group (docs/grouping.md)
+                group = ", ".join(f"{label}={{{{ $labels.{label} }}}}" for label in slo.grouping)
+                assert annotations["summary"].endswith(f" [{group}]")
+                assert annotations["description"].startswith(f"Group {group}: ")
+                annotations["summary"] = annotations["summary"].removesuffix(f" [{group}]")
+                annotations["description"] = annotations["description"].removeprefix(f"Group {group}: ")
             if text is None:
                 assert annotations["summary"] == f"{slo.service}/{slo.name}: error budget burn ({tier.name})"
             else:
