@@ -144,3 +144,39 @@ def test_runbooks_tell_on_call_how_slo_sli_missing_notifies(model):
     assert len(rows) == 2, sorted(books)
     for path, row in rows.items():
         assert ("| critical | page |" if "availability" in path else "| warning | ticket |") in row, row
+
+
+EQUAL_RANK = """\
+apiVersion: sloforge/v1
+kind: Service
+service: web
+team: shop
+slos:
+  - name: plain
+    objective: 99.9
+    sli:
+      events:
+        errors: sum(rate(web_requests_total{code=~"5.."}[{{.window}}]))
+        total: sum(rate(web_requests_total[{{.window}}]))
+  - name: tied
+    objective: 99.9
+    alerting:
+      page-fast: {long_window: 6h, short_window: 30m, severity: warning}
+      page-slow: {severity: critical}
+    sli:
+      events:
+        errors: sum(rate(web_requests_total{code=~"5.."}[{{.window}}]))
+        total: sum(rate(web_requests_total[{{.window}}]))
+"""
+
+
+def test_a_pair_one_slo_ranks_equal_is_not_muted_by_another_slos_rule(tmp_path):
+    """web/tied's page-fast and page-slow look back 6h both: neither mutes the other, whatever web/plain does."""
+    model = load_model(write_specs(tmp_path, service=EQUAL_RANK))  # no SLO here ranks page-slow first
+    rules = full_config(model)["inhibit_rules"]
+    assert violations(model, rules) == []
+    # web/plain's page-fast still mutes its page-slow
+    assert not violations(model, rules) and any(
+        'slo_tier="page-fast"' in rule["source_matchers"] and any("page-slow" in m for m in rule["target_matchers"])
+        for rule in rules
+    )

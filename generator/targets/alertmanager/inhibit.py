@@ -7,7 +7,8 @@ never mutes another route's ticket: docs/grouping.md). A page is therefore never
 by `SLOSLIMissing`. Alerts are told apart by tier and class (`slo_notify`), so
 SLOs that page and SLOs that only ticket agree on every pair; pairs are merged
 into one rule per source and target class. Where SLOs disagree on a pair's
-order (overridden windows), the rule is scoped to the SLOs it holds for.
+order (overridden windows reverse it, or tie it), the rule is scoped to the
+SLOs it holds for.
 """
 
 from __future__ import annotations
@@ -53,12 +54,19 @@ def inhibit_rules(model: Model) -> list[dict]:
     merged: dict[tuple[tuple[Matcher, ...], str], list[str]] = defaultdict(list)
     for (source, target), slos in sorted(pairs.items()):
         matchers = _key_matchers(source)
-        scopes = [()] if (target, source) not in pairs else [_scope(slo) for slo in slos]
-        for scope in scopes:  # overridden windows flip the order for some SLOs: scope the rule to them
+        scopes = [_scope(slo) for slo in slos] if _disputed(model, source, target, slos) else [()]
+        for scope in scopes:  # overridden windows flip or tie the order for some SLOs: scope the rule to the others
             merged[(matchers + scope, target[1])].append(target[0])
     ordered = sorted(merged.items(), key=lambda item: (len(item[0][0]), [m.text() for m in item[0][0]], item[0][1]))
     equal = same_alert_group(model)
     return [_rule(source, notify, tiers, equal) for (source, notify), tiers in ordered]
+
+
+def _disputed(model: Model, source: Key, target: Key, holders: list[SLO]) -> bool:
+    """Some SLO has both alerts but does not let `source` mute `target` (reversed or tied ranks, e.g. two page
+    tiers with the same long window): an unscoped rule would mute its more severe or equal alert."""
+    held = {slo.key for slo in holders}
+    return any(slo.key not in held and {source, target} <= set(_keyed_ranks(slo)) for slo in model.slos)
 
 
 def same_alert_group(model: Model) -> list[str]:
