@@ -122,7 +122,7 @@ def test_tier_order_that_differs_per_slo_scopes_the_fast_over_slow_rule(specs_di
         )
     )
     model = load_model(specs)
-    rules = config_of(render_alertmanager(model))["inhibit_rules"]
+    rules = config_of(render_alertmanager(model).files)["inhibit_rules"]
 
     def scopes(source_tier: str, target_tier: str) -> list[list[str]]:
         return [
@@ -351,7 +351,7 @@ def test_team_intervals_override_the_per_class_defaults(specs_dir, tmp_path):
             "    repeat_interval: {page: 30m, ticket: 1d}\n    group_interval: {page: 2m}\n    business_hours:\n",
         )
     )
-    sloforge = config_of(render_alertmanager(load_model(specs)))["route"]["routes"][0]
+    sloforge = config_of(render_alertmanager(load_model(specs)).files)["route"]["routes"][0]
     payments = next(r for r in sloforge["routes"] if r["matchers"] == [f'{L.TEAM}="payments"'])["routes"]
     ml = next(r for r in sloforge["routes"] if r["matchers"] == [f'{L.TEAM}="ml-platform"'])["routes"]
     timing = [(r["group_interval"], r["repeat_interval"]) for r in payments]
