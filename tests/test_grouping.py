@@ -157,6 +157,19 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def test_a_policy_tier_label_named_like_a_grouping_label_is_an_error(workdir: Path):
+    """A Policy tier's static `route: fixed` would overwrite every group's route (and break per-group muting)."""
+    (workdir / "specs" / "ok.yaml").write_text(service("name: a\nobjective: 99\ngrouping: [route]\n" + PLAIN))
+    (workdir / "specs" / "policy.yaml").write_text(
+        "apiVersion: sloforge/v1\nkind: Policy\ntiers:\n  page-fast:\n    labels: {route: fixed}\n"
+    )
+    before = read_tree(workdir / "out")
+    result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir)
+    assert result.returncode == 2, result.stderr
+    assert "specs/ok.yaml:8:16: " in result.stderr and "Policy tier page-fast" in result.stderr, result.stderr
+    assert read_tree(workdir / "out") == before
+
+
 @pytest.mark.parametrize(("case", "text", "position", "fragment"), BAD, ids=[c[0] for c in BAD])
 def test_bad_grouping_is_a_spec_error_at_its_position(
     workdir: Path, case: str, text: str, position: str, fragment: str

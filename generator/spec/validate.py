@@ -89,8 +89,14 @@ def document_errors(specs: SpecSet, interval: Duration) -> list[SpecError]:
                     )
                 )
             names.setdefault(slo.name, index)
+    policy_labels = {
+        label: f"the Policy tier {name}"
+        for doc in specs.of_kind(PolicyDoc)
+        for name, tier in doc.model.tiers.items()
+        for label in ((tier.labels or {}) if tier else {})
+    }
     for src, slo_path, slo, service_labels in slo_specs(specs):
-        errors += _check_slo(src, slo_path, slo, interval, service_labels)
+        errors += _check_slo(src, slo_path, slo, interval, service_labels, policy_labels)
     errors += budget_policy_errors(specs)
     return errors
 
@@ -239,11 +245,13 @@ def _tier_window_errors(src, path: tuple, spec: TierSpec, interval: Duration) ->
     return errors
 
 
-def _check_slo(src, path: tuple, slo: SLOSpec, interval: Duration, service_labels: dict) -> list[SpecError]:
+def _check_slo(
+    src, path: tuple, slo: SLOSpec, interval: Duration, service_labels: dict, policy_labels: dict[str, str]
+) -> list[SpecError]:
     errors: list[SpecError] = []
     _check_window(src, path, slo.window, errors)
     sli_errors = _check_sli(src, path + ("sli",), slo)
-    errors += sli_errors + _check_grouping(src, path, slo, service_labels, parsed=not sli_errors)
+    errors += sli_errors + _check_grouping(src, path, slo, service_labels, policy_labels, parsed=not sli_errors)
     for name, spec in slo.alerting.items():
         if spec is not None:
             errors += _tier_window_errors(src, path + ("alerting", name), spec, interval)
@@ -251,9 +259,12 @@ def _check_slo(src, path: tuple, slo: SLOSpec, interval: Duration, service_label
     return errors
 
 
-def _check_grouping(src, path: tuple, slo: SLOSpec, service_labels: dict, parsed: bool) -> list[SpecError]:
+def _check_grouping(
+    src, path: tuple, slo: SLOSpec, service_labels: dict, policy_labels: dict[str, str], parsed: bool
+) -> list[SpecError]:
     """Grouping labels are new, free names; every query keeps them (or, ungrouped, has no `by`)."""
-    taken = {label: "the service" for label in service_labels} | {label: "this SLO" for label in slo.labels}
+    taken = policy_labels | {label: "the service" for label in service_labels}
+    taken |= {label: "this SLO" for label in slo.labels}
     for name, spec in slo.alerting.items():
         taken |= {label: f"this SLO's tier {name}" for label in (spec.labels or {} if spec else {})}
     errors = grouping_label_errors(src, path, slo.grouping, taken, RESERVED_LABELS)
