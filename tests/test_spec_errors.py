@@ -82,6 +82,24 @@ CASES: list[tuple[str, bytes | str, str, str]] = [
         "PromQL does not parse",
     ),
     (
+        "experimental function promtool 2.x does not know",
+        service(
+            "name: a\nobjective: 99\nsli:\n  events:\n    errors: sum(info(rate(e[{{.window}}])))\n"
+            "    total: sum(rate(t[{{.window}}]))\n"
+        ),
+        "10:17",
+        "`info` is experimental",
+    ),
+    (
+        "experimental aggregation",
+        service(
+            "name: a\nobjective: 99\nsli:\n  events:\n    errors: sum(limitk(5, rate(e[{{.window}}])))\n"
+            "    total: sum(rate(t[{{.window}}]))\n"
+        ),
+        "10:17",
+        "`limitk` is experimental",
+    ),
+    (
         "threshold not a duration",
         service("name: a\nobjective: 99\nsli:\n  latency: {histogram: h, threshold: fast}\n"),
         "9:42",

@@ -26,6 +26,44 @@ def parse_error(query: str) -> str | None:
     return None
 
 
+# Functions and aggregations a rule may not use: it must load on Prometheus 2.x and 3.x without feature flags.
+EXPERIMENTAL = {
+    "info",
+    "limitk",
+    "limit_ratio",
+    "sort_by_label",
+    "sort_by_label_desc",
+    "double_exponential_smoothing",
+    "mad_over_time",
+    "ts_of_min_over_time",
+    "ts_of_max_over_time",
+    "ts_of_last_over_time",
+    "first_over_time",
+}
+
+
+@lru_cache(maxsize=1 << 14)
+def portability_problem(query: str) -> str | None:
+    """None when every function and aggregation of `query` exists in Prometheus 2.x and 3.x, else why not."""
+    try:
+        stack = [promql_parser.parse(query)]
+    except (ValueError, TypeError):
+        return None  # reported as a parse error
+    while stack:
+        node = stack.pop()
+        name = node.func.name if isinstance(node, promql_parser.Call) else None
+        if isinstance(node, promql_parser.AggregateExpr):
+            name = str(node.op)
+        if name in EXPERIMENTAL:
+            return f"`{name}` is experimental: Prometheus loads it only with --enable-feature=promql-experimental-functions"
+        for attribute in ("expr", "lhs", "rhs", "param"):
+            child = getattr(node, attribute, None)
+            if child is not None and not isinstance(child, str | int | float):
+                stack.append(child)
+        stack.extend(getattr(node, "args", None) or ())
+    return None
+
+
 def vector_selectors(query: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """(metric name, [(label, op, value)]) for each vector selector; op is = != =~ !~."""
     return [(name, list(matchers)) for name, matchers in _vector_selectors(query)]

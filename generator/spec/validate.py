@@ -19,7 +19,7 @@ from generator.spec.defaults import DEFAULT_EVALUATION_INTERVAL
 from generator.spec.errors import SpecError
 from generator.spec.grouping import grouping_errors, grouping_label_errors
 from generator.spec.load import LoadedDocument, SpecSet, did_you_mean
-from generator.spec.promql import parse_error, selector_problem, substitute_window
+from generator.spec.promql import parse_error, portability_problem, selector_problem, substitute_window
 from generator.spec.safe_text import template_problem
 from generator.spec.schema import (
     WINDOW_PLACEHOLDER,
@@ -355,6 +355,9 @@ def _check_query(src, path: tuple, query: str, *, needs_window: bool) -> list[Sp
     problem = parse_error(substitute_window(query, "5m"))
     if problem:
         return [src.error(path, f"PromQL does not parse: {problem}")]
+    problem = portability_problem(substitute_window(query, "5m"))
+    if problem:
+        return [src.error(path, problem)]
     return []
 
 
