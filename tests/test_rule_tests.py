@@ -362,7 +362,7 @@ def test_humanize_matches_prometheus_templates(tmp_path, promtool):
     values = [0, 0.000123, 0.5, 1, 18.000000000000004, 999.9999, 1000, 1234.5, 1e6, 16.875, 2.5e-7, -3.2]
     template = (
         "{{ $value | humanize }} {{ $value | humanizePercentage }} {{ humanize1024 $value }} "
-        '{{ $value | humanizeDuration }} {{ $value }} {{ $labels.job }} {{ "{{" }}'
+        '{{ $value | humanizeDuration }} {{ $value }} {{ $labels.job }} [{{ $labels.missing }}] {{ "{{" }}'
     )
     rules, tests = [], []
     for index, value in enumerate(values):

@@ -235,7 +235,7 @@ class _Pipeline:
             if text == "$value":
                 return self.value
             if text.startswith("$labels."):
-                return self.labels.get(text.split(".", 1)[1], "<no value>")
+                return self.labels.get(text.split(".", 1)[1], "")  # $labels is a map[string]string: ""
             raise TemplateUnsupported(f"variable `{text}`")
         if kind == "string":
             return text[1:-1] if text.startswith("`") else _unquote(text)
