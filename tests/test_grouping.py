@@ -388,3 +388,27 @@ def test_a_grouped_alert_names_its_group_in_summary_and_description():
     for key in ("summary", "description"):
         text = expand(rule["annotations"][key], 20.0, labels)
         assert all(f"{label}=/value-of-{label}" in text for label in slo.grouping), text
+
+
+TWO_LABELS = events(
+    'sum by (route, region) (rate(req_total{code=~"5.."}[{{.window}}]))',
+    "sum by (route, region) (rate(req_total[{{.window}}]))",
+)
+
+
+def test_two_grouping_labels_are_proven_with_groups_that_share_values(workdir: Path, promtool):
+    """(g0, g0), (g1, g0), (g0, g1): no one label tells the groups apart, so both must be kept everywhere."""
+    (workdir / "specs" / "ok.yaml").write_text(
+        service("name: a\nobjective: 99\ngrouping: [route, region]\n" + TWO_LABELS)
+    )
+    assert run_cli("render", "--specs", "specs", "--out", "fresh", cwd=workdir).returncode == 0
+    out = workdir / "fresh"
+    files = sorted((out / "prometheus" / "tests").glob("shop.groups*.test.yaml"))
+    assert files
+    series = {s["series"] for f in files for t in yaml.safe_load(f.read_text())["tests"] for s in t["input_series"]}
+    groups = {tuple(re.search(f'{label}="([^"]*)"', s).group(1) for label in ("route", "region")) for s in series}
+    assert {("g0", "g0"), ("g1", "g0"), ("g0", "g1")} <= groups
+    assert all(run_rule_test(path).ok for path in files)
+    rules = out / "prometheus" / "rules" / "shop.yaml"
+    rules.write_text(rules.read_text().replace("by (route, region)", "by (route)"))  # region summed away
+    assert not all(run_rule_test(path).ok for path in files)

@@ -128,7 +128,7 @@ def _group_values(slo: SLO, plan: InputPlan, count: int) -> tuple[dict[str, str]
     selectors = sli_selectors(slo)
     found: list[dict[str, str]] = []
     for index in range(16):
-        labels = {label: f"g{index}" for label in slo.grouping}
+        labels = _candidate(slo.grouping, index)
         if all(
             selector_matches(spec.metric, spec.label_dict(), selector)
             == selector_matches(spec.metric, {**spec.label_dict(), **labels}, selector)
@@ -139,6 +139,17 @@ def _group_values(slo: SLO, plan: InputPlan, count: int) -> tuple[dict[str, str]
         if len(found) == count:
             return tuple(found)
     raise _Skip(f"no values of {', '.join(slo.grouping)} keep the SLI's selectors matching the synthetic series")
+
+
+def _candidate(grouping: tuple[str, ...], index: int) -> dict[str, str]:
+    """The `index`-th label set: with several labels, groups share values label by label.
+
+    (g0, g0), (g1, g0), (g0, g1), ...: no single label tells the groups apart, so a
+    rule that matched or summed on one grouping label only would pool two groups.
+    """
+    *first, last = grouping
+    labels = {label: f"g{(index >> bit) & 1}" for bit, label in enumerate(first)}
+    return labels | {last: f"g{index >> len(first)}"}
 
 
 def fastest_page(slo: SLO) -> Tier:
@@ -175,13 +186,15 @@ def _alerts(subject: _Subject, alertname: str, extra: dict[str, str] | None = No
     return "ALERTS{" + ",".join(f'{key}="{value}"' for key, value in pairs.items()) + "}"
 
 
-def _other_groups(subject: _Subject, index: int) -> str:
-    """ALERTS of this SLO, any alertname or state, of another group (SLO-wide alerts carry no group label)."""
-    label = subject.slo.grouping[0]
-    value = escape_label_value(subject.groups[index][label])
-    return (
-        f'ALERTS{{{L.SERVICE}="{subject.slo.service}",{L.SLO}="{subject.slo.name}",{label}=~".+",{label}!="{value}"}}'
-    )
+def _other_groups(subject: _Subject, index: int) -> list[str]:
+    """ALERTS of this SLO, any alertname or state, of any other group, one selector per grouping label: another
+    group differs from group `index` in at least one label (SLO-wide alerts carry no group label)."""
+    selectors = []
+    for label in subject.slo.grouping:
+        value = escape_label_value(subject.groups[index][label])
+        identity = f'{L.SERVICE}="{subject.slo.service}",{L.SLO}="{subject.slo.name}"'
+        selectors.append(f'ALERTS{{{identity},{label}=~".+",{label}!="{value}"}}')
+    return selectors
 
 
 def _firing_labels(subject: _Subject, tier: Tier, index: int) -> str:
@@ -269,7 +282,8 @@ def _one_group_burns(subject: _Subject) -> tuple[int, dict]:
         quiet = fired - 2 * step
         group.expect(quiet, f"count_over_time({_alerts(subject, tier.alert_name)}[{format_duration(quiet)}])", [])
     group.expect(check, _alerts(subject, tier.alert_name), [{"labels": _firing_labels(subject, tier, 0), "value": 1}])
-    group.expect(check, f"count_over_time({_other_groups(subject, 0)}[{format_duration(check)}])", [])
+    for others in _other_groups(subject, 0):
+        group.expect(check, f"count_over_time({others}[{format_duration(check)}])", [])
     long = tier.long_window
     burnt = evaluation.ratio(check // step, long.millis)
     if burnt is not None:  # each group's own long-window ratio: the errors of group 0 only in group 0
