@@ -363,6 +363,16 @@ def test_no_dashboard_query_filters_one_series_per_slo_by_a_group_variable(rende
     assert not bad, bad
 
 
+def test_a_grouped_slos_panels_draw_and_name_one_line_per_group(rendered_dir: Path):
+    service = json.loads((rendered_dir / "grafana" / "dashboards" / f"{GROUPED}.json").read_text())
+    targets = [t for panel in service["panels"] for t in panel.get("targets", []) if t.get("expr")]
+    per_group = [t for t in targets if "slo:objective:ratio" not in t["expr"] and not t["expr"].startswith("count")]
+    unnamed = [t["legendFormat"] for t in per_group if "{{route}}" not in t.get("legendFormat", "")]
+    assert not unnamed, unnamed
+    latency = [t["expr"] for t in targets if "histogram_quantile" in t["expr"]]
+    assert latency and all("by (le, route)" in e and 'route=~"$route"' in e for e in latency), latency
+
+
 def test_explain_says_the_numbers_hold_per_group(specs_dir: Path, tmp_path: Path):
     result = run_cli("explain", f"{GROUPED}/route-availability", "--specs", str(specs_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

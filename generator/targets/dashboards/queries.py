@@ -83,20 +83,22 @@ def alert_states(slo: SLO) -> str:
     """2 while an alert of this SLO fires, 1 while pending; one series per alertname."""
     firing = f"ALERTS{slo_selector(slo, alertstate='firing')}"
     pending = f"ALERTS{slo_selector(slo, alertstate='pending')}"
-    return f"max by ({L.ALERTNAME}) (2 * {firing} or {pending})"
+    return f"max by ({', '.join((L.ALERTNAME, *slo.grouping))}) (2 * {firing} or {pending})"
 
 
 def latency_quantile(slo: SLO, quantile: str) -> str:
     assert isinstance(slo.sli, LatencySLI)
-    matchers = "{" + slo.sli.selector + "}"
+    groups = [f'{label}=~"${group_variable(label)}"' for label in slo.grouping]
+    matchers = "{" + ",".join(part for part in (slo.sli.selector.strip(), *groups) if part) + "}"
     window = base_window(slo)
-    buckets = f"sum by (le) (rate({slo.sli.histogram}_bucket{matchers}[{window}]))"
+    buckets = f"sum by ({', '.join(('le', *slo.grouping))}) (rate({slo.sli.histogram}_bucket{matchers}[{window}]))"
     return gated(f"histogram_quantile({quantile}, {buckets})", slo)
 
 
 def probe_success(slo: SLO) -> str:
     assert isinstance(slo.sli, BoolGaugeSLI)
-    return gated(f"avg({slo.sli.metric})", slo)
+    by = f" by ({', '.join(slo.grouping)})" if slo.grouping else ""
+    return gated(f"avg{by}({slo.sli.metric})", slo)
 
 
 # --- overview ----------------------------------------------------------------

@@ -49,7 +49,7 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
     row: list[P.PanelBuilder] = [
         P.stat_panel(
             f"SLI, last {slo.window}",
-            [P.Query(Q.sli(slo, slo.window))],
+            [P.Query(Q.sli(slo, slo.window), legend=group_legend(slo, ""))],
             unit="percentunit",
             decimals=percent_decimals(slo),
             steps=[P.Step(None, P.RED), P.Step(float(slo.objective_ratio), P.GREEN)],
@@ -62,7 +62,7 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
         ),
         P.stat_panel(
             "Error budget remaining",
-            [P.Query(Q.budget_remaining(slo))],
+            [P.Query(Q.budget_remaining(slo), legend=group_legend(slo, ""))],
             unit="percentunit",
             decimals=1,
             steps=stage_steps(slo.budget_stages),
@@ -75,7 +75,7 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
         ),
         P.stat_panel(
             "Budget policy stage",
-            [P.Query(Q.budget_stage(slo))],
+            [P.Query(Q.budget_stage(slo), legend=group_legend(slo, ""))],
             unit="none",
             steps=[P.Step(None, P.BLUE)],
             width=4,
@@ -90,7 +90,7 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
         ),
         P.stat_panel(
             "Alerts now",
-            [P.Query(Q.alert_states(slo), legend="{{" + L.ALERTNAME + "}}")],
+            [P.Query(Q.alert_states(slo), legend=group_legend(slo, "{{" + L.ALERTNAME + "}}"))],
             unit="none",
             steps=[P.Step(None, P.GREEN)],
             width=6,
@@ -103,7 +103,7 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
         P.timeseries_panel(
             f"SLI over {slo.window} vs objective",
             [
-                P.Query(Q.sli(slo, slo.window), legend=f"SLI over {slo.window}"),
+                P.Query(Q.sli(slo, slo.window), legend=group_legend(slo, f"SLI over {slo.window}")),
                 P.Query(Q.objective(slo), legend="objective"),
             ],
             unit="percentunit",
@@ -112,7 +112,7 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
         ),
         P.timeseries_panel(
             "Error budget remaining",
-            [P.Query(Q.budget_remaining(slo), legend="budget remaining")],
+            [P.Query(Q.budget_remaining(slo), legend=group_legend(slo, "budget remaining"))],
             unit="percentunit",
             width=12,
             steps=stage_steps(slo.budget_stages),
@@ -128,6 +128,11 @@ def slo_panels(slo: SLO, settings: Settings) -> list[P.PanelBuilder]:
     return row
 
 
+def group_legend(slo: SLO, text: str) -> str:
+    """A grouped SLO draws one line per group: the legend names it (`over 5m {{route}}`)."""
+    return " ".join(part for part in (text, *("{{" + label + "}}" for label in slo.grouping)) if part)
+
+
 def burn_rate_panel(slo: SLO) -> P.timeseries.Panel:
     """Burn rate over every tier window; each tier's factor is a dashed threshold line."""
     steps = [P.Step(None, "transparent")] + [
@@ -140,7 +145,10 @@ def burn_rate_panel(slo: SLO) -> P.timeseries.Panel:
     )
     return P.timeseries_panel(
         "Burn rate per tier window",
-        [P.Query(Q.burn_rate(slo, window), legend=f"over {window}") for window in Q.burn_windows(slo)],
+        [
+            P.Query(Q.burn_rate(slo, window), legend=group_legend(slo, f"over {window}"))
+            for window in Q.burn_windows(slo)
+        ],
         unit="suffix:x",
         width=12,
         steps=steps,
@@ -156,8 +164,8 @@ def traffic_panel(slo: SLO) -> P.timeseries.Panel:
         return P.timeseries_panel(
             "Probe success",
             [
-                P.Query(Q.probe_success(slo), legend="probe success (raw)"),
-                P.Query(Q.sli(slo, base), legend=f"success ratio over {base}"),
+                P.Query(Q.probe_success(slo), legend=group_legend(slo, "probe success (raw)")),
+                P.Query(Q.sli(slo, base), legend=group_legend(slo, f"success ratio over {base}")),
             ],
             unit="percentunit",
             width=12,
@@ -168,8 +176,8 @@ def traffic_panel(slo: SLO) -> P.timeseries.Panel:
         return P.timeseries_panel(
             "Request and error rates",
             [
-                P.Query(Q.events(slo, L.TOTAL_RATE), legend="requests/s"),
-                P.Query(Q.events(slo, L.ERRORS_RATE), legend=bad),
+                P.Query(Q.events(slo, L.TOTAL_RATE), legend=group_legend(slo, "requests/s")),
+                P.Query(Q.events(slo, L.ERRORS_RATE), legend=group_legend(slo, bad)),
             ],
             unit="reqps",
             width=12,
@@ -177,7 +185,7 @@ def traffic_panel(slo: SLO) -> P.timeseries.Panel:
         )
     return P.timeseries_panel(
         f"Error ratio over {base}",
-        [P.Query(Q.error_ratio(slo, base), legend=f"error ratio over {base}")],
+        [P.Query(Q.error_ratio(slo, base), legend=group_legend(slo, f"error ratio over {base}"))],
         unit="percentunit",
         width=12,
         steps=[P.Step(None, "transparent"), P.Step(float(slo.error_budget), P.ORANGE)],
@@ -191,7 +199,10 @@ def latency_panel(slo: SLO) -> P.timeseries.Panel:
     threshold = slo.sli.threshold.seconds
     return P.timeseries_panel(
         "Latency percentiles",
-        [P.Query(Q.latency_quantile(slo, q), legend=f"p{format_number(float(q) * 100)}") for q in Q.LATENCY_QUANTILES],
+        [
+            P.Query(Q.latency_quantile(slo, q), legend=group_legend(slo, f"p{format_number(float(q) * 100)}"))
+            for q in Q.LATENCY_QUANTILES
+        ],
         unit="s",
         width=24,
         steps=[P.Step(None, "transparent"), P.Step(threshold, P.RED)],
