@@ -170,6 +170,20 @@ def test_a_policy_tier_label_named_like_a_grouping_label_is_an_error(workdir: Pa
     assert read_tree(workdir / "out") == before
 
 
+def test_a_tier_label_named_like_another_slos_grouping_label_is_an_error(workdir: Path):
+    """Inhibition's `equal` holds every grouping label in use: a tier-only `route` would stop that tier muting its
+    siblings, so the SLO's less severe alerts would notify beside its page."""
+    body = service("name: a\nobjective: 99\ngrouping: [route]\n" + PLAIN)
+    body += "  - name: b\n    objective: 99\n    alerting: {page-fast: {labels: {route: static}}}\n"
+    body += "    " + PLAIN.replace("\n", "\n    ").rstrip() + "\n"
+    (workdir / "specs" / "bad.yaml").write_text(body)
+    before = read_tree(workdir / "out")
+    result = run_cli("render", "--specs", "specs", "--out", "out", cwd=workdir)
+    assert result.returncode == 2, result.stderr
+    assert "specs/bad.yaml:15:37: " in result.stderr and "grouping label of shop/a" in result.stderr, result.stderr
+    assert read_tree(workdir / "out") == before
+
+
 @pytest.mark.parametrize(("case", "text", "position", "fragment"), BAD, ids=[c[0] for c in BAD])
 def test_bad_grouping_is_a_spec_error_at_its_position(
     workdir: Path, case: str, text: str, position: str, fragment: str

@@ -95,9 +95,38 @@ def document_errors(specs: SpecSet, interval: Duration) -> list[SpecError]:
         for name, tier in doc.model.tiers.items()
         for label in ((tier.labels or {}) if tier else {})
     }
-    for src, slo_path, slo, service_labels in slo_specs(specs):
+    slos = list(slo_specs(specs))
+    for src, slo_path, slo, service_labels in slos:
         errors += _check_slo(src, slo_path, slo, interval, service_labels, policy_labels)
+    errors += _tier_labels_named_like_groupings(specs, slos)
     errors += budget_policy_errors(specs)
+    return errors
+
+
+def _tier_labels_named_like_groupings(
+    specs: SpecSet, slos: list[tuple[Document, PathKey, SLOSpec, dict]]
+) -> list[SpecError]:
+    """Inhibition matches alerts on every grouping label in use (`equal`): a label one tier of an SLO sets alone
+    would keep that tier from muting its less severe siblings. (On a grouped SLO itself it is already an error.)"""
+    owners: dict[str, str] = {}
+    for doc in specs.of_kind(ServiceDoc):
+        for slo in doc.model.slos:
+            for label in slo.grouping:
+                owners.setdefault(label, f"{doc.model.service}/{slo.name}")
+    errors: list[SpecError] = []
+    for src, path, slo, _ in slos:
+        for name, tier in slo.alerting.items():
+            for label in (tier.labels or {}) if tier else {}:
+                if label in owners and label not in slo.grouping:
+                    errors.append(
+                        src.error(
+                            path + ("alerting", name, "labels", label),
+                            f"label {label!r} is a grouping label of {owners[label]}: Alertmanager matches alerts "
+                            "on it to mute within an SLO, so a value on one tier only would stop this tier muting "
+                            "its less severe alerts; rename it",
+                            at_key=True,
+                        )
+                    )
     return errors
 
 
