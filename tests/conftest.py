@@ -20,6 +20,21 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("SLOFORGE_TOOL_TIMEOUT", "1800")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def proof_cache_of_this_run(tmp_path_factory) -> Path:
+    """One `SLOFORGE_CACHE_DIR` for the whole run, shared by the xdist workers (`generator.tools.proof_cache`).
+
+    Many tests run promtool on byte-identical generated tests (every mutation
+    test re-proves the untouched original first); a pass on the same bytes is
+    proven once per run. Never carried over from an earlier run.
+    """
+    base = tmp_path_factory.getbasetemp()
+    run_dir = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = run_dir / "proof-cache"
+    os.environ["SLOFORGE_CACHE_DIR"] = str(cache)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
