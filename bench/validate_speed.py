@@ -3,7 +3,10 @@
 `python -m bench.validate_speed --sizes 100,1000` renders the bench's mixed
 specs (bench/specs.py: events, latency, raw and bool_gauge SLIs, ten SLOs per
 service) into bench/.work/validate/, runs `sloforge validate --out` on each as
-a user would, and replaces only its own section of bench/results/latest.md.
+a user would, with a fresh `SLOFORGE_CACHE_DIR`; then edits one SLO's
+objective, renders again and re-validates (what CI does after a one-line
+change, with the proof cache kept between runs), and replaces only its own
+section of bench/results/latest.md.
 Timings on a shared machine are noisy: the load average at the start and the
 end of each run goes into the table.
 """
@@ -25,6 +28,7 @@ from bench.specs import mixed_specs, write_specs
 from generator.output import write_tree
 from generator.pipeline import load_model
 from generator.targets import render_all
+from generator.tools.promtool_tests import CACHED
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "validate"
@@ -45,6 +49,9 @@ class ValidateTiming:
     load_before: float
     load_after: float
     jobs: int
+    edited_seconds: float = 0.0  # wall of the re-validation after one SLO's objective changed
+    edited_cpu_seconds: float = 0.0
+    reused: int = 0  # rule-test files whose recorded pass was reused by that re-validation
 
 
 def _children_cpu() -> float:
@@ -56,26 +63,68 @@ def render_fleet(slos: int, work: Path) -> Path:
     out = work / f"out-{slos}"
     if out.exists():
         subprocess.run(["rm", "-rf", str(out)], check=True)  # bench/.work/ is the benchmark's own scratch space
-    model = load_model(write_specs(mixed_specs(slos), work / f"specs-{slos}"))
-    write_tree(render_all(model), out)
+    render_into(write_specs(mixed_specs(slos), work / f"specs-{slos}"), out)
     return out
+
+
+def render_into(specs: Path, out: Path) -> None:
+    write_tree(render_all(load_model(specs)), out)
+
+
+def edit_one_slo(specs: Path) -> None:
+    """Change the first SLO's objective: its service's rules and tests change, every other file stays."""
+    first = sorted(specs.glob("*.yaml"))[0]
+    text = first.read_text(encoding="utf-8")
+    edited = text.replace("objective: 99.9\n", "objective: 99.5\n", 1)
+    if edited == text:
+        raise RuntimeError(f"{first}: no `objective: 99.9` to edit")
+    first.write_text(edited, encoding="utf-8")
+
+
+@dataclass
+class _Run:
+    seconds: float
+    cpu: float
+    output: str
+    returncode: int
+
+
+def _validate(out: Path, cache: Path) -> _Run:
+    sloforge = str(Path(sys.executable).with_name("sloforge"))
+    env = {
+        **os.environ,
+        "SLOFORGE_TOOL_TIMEOUT": os.environ.get("SLOFORGE_TOOL_TIMEOUT", "3600"),  # time, not fail
+        "SLOFORGE_CACHE_DIR": str(cache),
+    }
+    cpu0, t0 = _children_cpu(), time.perf_counter()
+    done = subprocess.run([sloforge, "validate", "--out", str(out)], capture_output=True, text=True, env=env)
+    return _Run(time.perf_counter() - t0, _children_cpu() - cpu0, done.stdout + done.stderr, done.returncode)
 
 
 def time_validate(slos: int, work: Path) -> ValidateTiming:
     out = render_fleet(slos, work)
+    cache = work / f"cache-{slos}"
+    if cache.exists():
+        subprocess.run(["rm", "-rf", str(cache)], check=True)
     test_files = len(list((out / "prometheus" / "tests").glob("*.test.yaml")))
-    sloforge = str(Path(sys.executable).with_name("sloforge"))
     load_before = os.getloadavg()[0]
-    cpu0, t0 = _children_cpu(), time.perf_counter()
-    env = {**os.environ, "SLOFORGE_TOOL_TIMEOUT": os.environ.get("SLOFORGE_TOOL_TIMEOUT", "3600")}  # time, not fail
-    done = subprocess.run([sloforge, "validate", "--out", str(out)], capture_output=True, text=True, env=env)
-    seconds, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
-    found = _SUMMARY.search(done.stdout + done.stderr)
+    cold = _validate(out, cache)
+    found = _SUMMARY.search(cold.output)
     checks, failed = (int(found.group(1)) + int(found.group(2)), int(found.group(2))) if found else (0, -1)
-    if done.returncode != 0 and failed == 0:
+    if cold.returncode != 0 and failed == 0:
         failed = -1
     jobs = int(os.environ.get("SLOFORGE_JOBS", "0")) or os.cpu_count() or 1
-    return ValidateTiming(slos, test_files, checks, failed, seconds, cpu, load_before, os.getloadavg()[0], jobs)
+    timing = ValidateTiming(slos, test_files, checks, failed, cold.seconds, cold.cpu, load_before, 0.0, jobs)
+    specs = work / f"specs-{slos}"
+    edit_one_slo(specs)
+    render_into(specs, out)
+    edited = _validate(out, cache)
+    if edited.returncode != 0:
+        timing.failed = -1
+    timing.edited_seconds, timing.edited_cpu_seconds = edited.seconds, edited.cpu
+    timing.reused = edited.output.count(CACHED)
+    timing.load_after = os.getloadavg()[0]
+    return timing
 
 
 def section(timings: list[ValidateTiming], stamp: str) -> list[str]:
@@ -86,15 +135,19 @@ def section(timings: list[ValidateTiming], stamp: str) -> list[str]:
         "",
         "The bench's mixed specs (events, latency, raw, bool_gauge; 10 SLOs per service) rendered, then "
         "`sloforge validate --out DIR` once: promtool check rules and test rules on every file, amtool "
-        "check-config, the routing tests and the template renders. CPU is promtool's, amtool's and sloforge's.",
+        "check-config, the routing tests and the template renders. CPU is promtool's, amtool's and sloforge's. "
+        "Then one SLO's objective is edited, the fleet rendered again and validated with the same "
+        "`SLOFORGE_CACHE_DIR` (docs/ci.md): rule-test files whose bytes did not change reuse their recorded pass.",
         "",
-        "| SLOs | rule-test files | checks | failed | wall | CPU | CPU per SLO | processes at once | load at start / end |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| SLOs | rule-test files | checks | failed | wall | CPU | CPU per SLO | after one edit: wall | CPU "
+        "| passes reused | processes at once | load at start / end |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for t in timings:
         lines.append(
             f"| {t.slos:,} | {t.test_files} | {t.checks:,} | {t.failed} | {t.seconds:.0f} s | {t.cpu_seconds:.0f} s | "
-            f"{t.cpu_seconds / t.slos:.2f} s | {t.jobs} | {t.load_before:.1f} / {t.load_after:.1f} |"
+            f"{t.cpu_seconds / t.slos:.2f} s | {t.edited_seconds:.0f} s | {t.edited_cpu_seconds:.0f} s | "
+            f"{t.reused} of {t.test_files} | {t.jobs} | {t.load_before:.1f} / {t.load_after:.1f} |"
         )
     target = next((t for t in timings if t.slos == TARGET_SLOS), None)
     if target is not None:

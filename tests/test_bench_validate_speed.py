@@ -27,3 +27,20 @@ def test_a_results_file_without_the_section_gets_it_at_the_end():
     lines = section([_timing(100, 20.0)], "Measured now.")
     text = replace_section("# sloforge benchmarks\n\n## Render throughput\n\nx\n", lines)
     assert text.endswith("\n".join(lines)) and "## Render throughput\n\nx\n" in text
+
+
+def test_editing_one_slo_changes_only_its_service_files(tmp_path):
+    from bench.specs import mixed_specs, write_specs
+    from bench.validate_speed import edit_one_slo
+    from generator.pipeline import load_model
+    from generator.targets import render_all
+
+    specs = write_specs(mixed_specs(20), tmp_path / "specs")
+    before = render_all(load_model(specs))
+    edit_one_slo(specs)
+    after = render_all(load_model(specs))
+    changed_tests = {path for path in before if path.endswith(".test.yaml") and before[path] != after[path]}
+    all_tests = {path for path in before if path.endswith(".test.yaml")}
+    assert changed_tests and len(changed_tests) < len(all_tests)
+    services = {path.rsplit("/", 1)[1].split(".")[0] for path in changed_tests}
+    assert len(services) == 1, services

@@ -136,3 +136,12 @@ def test_validate_reuses_passes_and_says_so(tree, cache, promtool, amtool):
     reused = [line for line in warm.stdout.splitlines() if CACHED in line]
     assert len(reused) == 1 and "storefront-probe.1d.test.yaml" in reused[0], warm.stdout
     assert "FAILED" in warm.stdout + warm.stderr
+
+
+def test_a_byte_identical_copy_of_the_tree_reuses_the_pass(tree, tmp_path, cache, promtool):
+    assert run_rule_test(_test_file(tree), tree).ok
+    elsewhere = tmp_path / "elsewhere" / "rendered"
+    shutil.copytree(tree, elsewhere)
+    assert run_rule_test(_test_file(elsewhere), elsewhere).what.endswith(CACHED)
+    _drop_oldest_error_tile(_rules(elsewhere))
+    assert not run_rule_test(_test_file(elsewhere), elsewhere).ok

@@ -5,7 +5,8 @@ re-runs every generated test: minutes of promtool for files whose bytes have
 not changed. With `SLOFORGE_CACHE_DIR` set, a pass is recorded under a key
 that covers everything the result depends on: the promtool binary (path,
 size, modification time, inode), the test file's bytes, and every rule file
-its `rule_files` resolve to (patterns, matched paths, bytes). A later run with
+its `rule_files` resolve to (patterns, matched paths relative to the test
+file, bytes): a byte-identical copy of a tree elsewhere reuses the passes. A later run with
 the same key reuses the pass; any change in any of them runs promtool again.
 
 Only passes are recorded, never failures or timeouts. A test file whose
@@ -82,7 +83,8 @@ def rule_test_key(tool: Tool, test_file: Path) -> str | None:
                 return None
             digest.update(b"\0pattern\0" + pattern.encode())
             for path in files:
-                digest.update(b"\0file\0" + str(path).encode() + b"\0" + path.read_bytes())
+                where = os.path.relpath(path, test_file.parent)  # a copied tree proves the same
+                digest.update(b"\0file\0" + where.encode() + b"\0" + path.read_bytes())
     except OSError:
         return None
     return digest.hexdigest()
