@@ -145,3 +145,14 @@ def test_a_byte_identical_copy_of_the_tree_reuses_the_pass(tree, tmp_path, cache
     assert run_rule_test(_test_file(elsewhere), elsewhere).what.endswith(CACHED)
     _drop_oldest_error_tile(_rules(elsewhere))
     assert not run_rule_test(_test_file(elsewhere), elsewhere).ok
+
+
+def test_a_rule_file_that_is_a_device_or_fifo_is_never_read_for_the_key(tree, tmp_path, cache, promtool):
+    path = _test_file(tree)
+    text = path.read_text()
+    path.write_text(text.replace(f"../rules/{SERVICE}.yaml", "/dev/zero"))
+    assert rule_test_key(PROMTOOL, path) is None  # reading it would never end
+    fifo = tmp_path / "rules.fifo"
+    os.mkfifo(fifo)
+    path.write_text(text.replace(f"../rules/{SERVICE}.yaml", str(fifo)))
+    assert rule_test_key(PROMTOOL, path) is None  # opening it would block

@@ -21,6 +21,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -83,6 +84,8 @@ def rule_test_key(tool: Tool, test_file: Path) -> str | None:
                 return None
             digest.update(b"\0pattern\0" + pattern.encode())
             for path in files:
+                if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
+                    return None
                 where = os.path.relpath(path, test_file.parent)  # a copied tree proves the same
                 digest.update(b"\0file\0" + where.encode() + b"\0" + path.read_bytes())
     except OSError:
