@@ -9,6 +9,7 @@ smear, no detection lag) and stays traffic weighted.
 
 from __future__ import annotations
 
+from generator.model.counter_reads import exact_counter_reads
 from generator.model.severity import missing_sli_class
 from generator.model.sli_queries import by_clause, events_per_sample, queries_for
 from generator.model.slo import SLO, Model, Service, Settings, Tier
@@ -78,12 +79,17 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[Rule]:
     sel = L.selector(slo.service, slo.name)
     errors, total = f"{L.ERRORS_RATE}{base}{sel}", f"{L.TOTAL_RATE}{base}{sel}"
     rules: list[Rule] = [
-        {"record": f"{L.ERRORS_RATE}{base}", "expr": queries.errors, "labels": identity(slo, base)},
+        # Raw counters are read as exact deltas over the tile (model.counter_reads), so the ladder's tiles add up exactly.
+        {
+            "record": f"{L.ERRORS_RATE}{base}",
+            "expr": exact_counter_reads(queries.errors, base),
+            "labels": identity(slo, base),
+        },
         {
             "record": f"{L.TOTAL_RATE}{base}",
             # A raw ratio has no event count: each evaluation counts as one, so
             # longer windows average the ratio over time (see docs/windows.md).
-            "expr": queries.total if queries.total is not None else f"{errors} * 0 + 1",
+            "expr": exact_counter_reads(queries.total, base) if queries.total is not None else f"{errors} * 0 + 1",
             "labels": identity(slo, base),
         },
         {

@@ -1,0 +1,203 @@
+"""Raw counters are read as exact deltas over the tile, so a window's tiles add up to the counter's increase.
+
+Prometheus evaluates rule groups off the scrape grid. There `rate(x[5m])`
+sees 4 minutes of samples and extrapolates the fifth; an error burst in the
+extrapolated minute is lost. promtool evaluates on the grid, so these tests
+evaluate every 30s and read the windows recorded at the half minutes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator.model.counter_reads import exact_counter_reads
+from generator.pipeline import load_model
+from generator.targets import rules as rules_module
+from generator.targets.rules import render_rules
+from generator.tools.promtool_tests import run_rule_test
+from generator.units.durations import parse_duration
+
+FIVE = parse_duration("5m")
+SELECTOR = '{slo_service="shop",slo_name="checkout"}'
+SPEC = """apiVersion: sloforge/v1
+kind: Service
+service: shop
+team: shop
+description: Off-grid reads
+slos:
+  - name: checkout
+    description: Checkout requests succeed
+    objective: 99.9
+    window: 30d
+    sli:
+      events:
+        errors: sum(rate(requests_total{code="500"}[{{.window}}]))
+        total: sum(rate(requests_total[{{.window}}]))
+"""
+TEAMS = """apiVersion: sloforge/v1
+kind: Teams
+teams:
+  shop:
+    page: {slack: {channel: "#p", api_url_file: /etc/alertmanager/secrets/slack}}
+    ticket: {slack: {channel: "#t", api_url_file: /etc/alertmanager/secrets/slack}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("query", "rewritten"),
+    [
+        ("sum(rate(x[5m]))", True),
+        ("sum(increase(x[5m]))", True),
+        ('sum by (route) (rate(x{code=~"5..",job="a"}[5m]))', True),
+        ('sum(rate({__name__="x"}[5m]))', True),
+        ('sum(rate(x{path="/a[5m]}"}[5m]))', True),
+        ("sum(irate(x[5m]))", False),
+        ("sum(rate(x[1h]))", False),
+        ("sum(rate(x[5m] offset 1m))", False),
+        ("sum(rate(x[5m:1m]))", False),
+        ('sum(rate({__name__=~"x|y"}[5m]))', False),
+        ("histogram_count(rate(x[5m]))", False),
+        ('sum(irate(x{a="rate(y[5m])"}[5m]))', False),  # a call spelled inside a label value is not a call
+        ('sum(rate(x{a="rate(y[5m])"}[5m]))', True),
+    ],
+)
+def test_only_plain_counter_reads_over_the_tile_are_rewritten(query: str, rewritten: bool) -> None:
+    assert (exact_counter_reads(query, FIVE) != query) is rewritten
+
+
+def test_a_rewritten_read_keeps_the_selector_verbatim_and_the_per_second_unit() -> None:
+    read = exact_counter_reads('sum(rate(x{path="/a[5m]}"}[5m]))', FIVE)
+    selector = 'x{path="/a[5m]}"}'
+    delta = f"({selector} - {selector} offset 5m unless resets({selector}[11m]) > 0) or increase({selector}[5m])"
+    assert read == f"sum((({delta}) / 300))"
+
+
+def _rules(tmp_path: Path) -> str:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "shop.yaml").write_text(SPEC, encoding="utf-8")
+    (specs / "teams.yaml").write_text(TEAMS, encoding="utf-8")
+    (text,) = render_rules(load_model(specs)).files.values()
+    return text
+
+
+def _counter(increments: list[float], missing: range = range(0)) -> str:
+    values, total = [], 0.0
+    for minute, increment in enumerate(increments):
+        total += increment
+        values.append("_" if minute in missing else f"{total:g}")
+    return " ".join(values)
+
+
+def _run(tmp_path: Path, rules: str, series: list[dict], checks: list[dict]) -> tuple[bool, str]:
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    document = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "30s",  # rules run at every half minute, between the 1-minute samples
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": checks}],
+    }
+    path = tmp_path / "offgrid.test.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    result = run_rule_test(path)
+    return result.ok, result.output
+
+
+MINUTES = 130
+BURST_MINUTES = {m for m in range(MINUTES) if m % 5 == 1}  # the minute a half-minute tile's rate extrapolates over
+
+
+def _burst_scenario() -> tuple[list[dict], list[dict]]:
+    """100 errors in every fifth minute, 1,000 requests a minute: every window holds exactly 2% errors."""
+    errors = [100.0 if minute in BURST_MINUTES else 0.0 for minute in range(MINUTES)]
+    series = [
+        {"series": 'requests_total{code="500"}', "values": _counter(errors)},
+        {"series": 'requests_total{code="200"}', "values": _counter([1000.0 - e for e in errors])},
+    ]
+    checks = []
+    for eval_minute in (60, 90, 120):
+        for window, seconds in (("1h", 3600), ("30m", 1800)):
+            bursts = sum(1 for m in BURST_MINUTES if eval_minute - seconds // 60 < m <= eval_minute)
+            checks.append(
+                {
+                    # errors counted in the window (rounded: the rung divides and multiplies back)
+                    "expr": f"sum(round(slo:sli_errors:rate{window}{SELECTOR} * {seconds}))",
+                    "eval_time": f"{eval_minute}m30s",
+                    "exp_samples": [{"labels": "{}", "value": 100 * bursts}],
+                }
+            )
+        checks.append(
+            {
+                "expr": f"sum(round(slo:sli_error:ratio_rate1h{SELECTOR} * 1e6))",
+                "eval_time": f"{eval_minute}m30s",
+                "exp_samples": [{"labels": "{}", "value": 20000}],
+            }
+        )
+    return series, checks
+
+
+def test_off_the_sample_grid_every_window_counts_every_error(tmp_path: Path, promtool) -> None:
+    series, checks = _burst_scenario()
+    ok, output = _run(tmp_path, _rules(tmp_path), series, checks)
+    assert ok, output
+
+
+def test_with_rate_the_bursts_between_tiles_would_be_missed(tmp_path: Path, promtool, monkeypatch) -> None:
+    """The check above can fail: with `rate(x[5m])` as before, the half-minute tiles never see a burst."""
+    monkeypatch.setattr(rules_module, "exact_counter_reads", lambda query, window: query)
+    rules = _rules(tmp_path)
+    assert "rate(requests_total" in rules and " offset 5m unless" not in rules
+    series, checks = _burst_scenario()
+    ok, output = _run(tmp_path, rules, series, checks)
+    assert not ok
+    assert "slo:sli_errors:rate1h" in output
+
+
+def test_tiles_chain_across_a_scrape_gap_shorter_than_the_lookback(tmp_path: Path, promtool) -> None:
+    """Three minutes without a sample: the increase across them is counted once, in the tile where data resumes."""
+    increments = [float(1 + minute % 7) for minute in range(MINUTES)]
+    gap = range(62, 65)
+    series = [
+        {"series": 'requests_total{code="500"}', "values": _counter(increments, gap)},
+        {"series": 'requests_total{code="200"}', "values": _counter([0.0] * MINUTES)},
+    ]
+    cumulative = [sum(increments[: minute + 1]) for minute in range(MINUTES)]
+    checks = [
+        {
+            "expr": f"sum(round(slo:sli_errors:rate1h{SELECTOR} * 3600))",
+            "eval_time": f"{minute}m30s",
+            "exp_samples": [{"labels": "{}", "value": cumulative[minute] - cumulative[minute - 60]}],
+        }
+        for minute in (70, 100, 120)
+    ]
+    ok, output = _run(tmp_path, _rules(tmp_path), series, checks)
+    assert ok, output
+
+
+def test_on_the_grid_the_exact_read_equals_rate_through_resets_and_young_series(tmp_path: Path, promtool) -> None:
+    """Where rate is exact (on the grid, promtool's tests and the backfill), both spellings agree: a reset
+    falls back to Prometheus' own `increase`, a series younger than the tile too."""
+    original = "sum(rate(c[5m]))"
+    exact = exact_counter_reads(original, FIVE)
+    assert exact != original
+    resets = "0 100 200 300 400 500 600 50 150 250 350 450 550 20 40 60 80 100 120 140 160 180 200"
+    young = "_ _ _ _ _ _ _ _ _ 0 100 200 300 400 500 600 700 800 900 1000 1100 1200 1300"
+    series = [{"series": 'c{pod="a"}', "values": resets}, {"series": 'c{pod="b"}', "values": young}]
+    # 0 where both agree (or both are absent); 1000 or 2000 where only one of them has a value.
+    compare = f"round(1e9 * (({exact}) - ({original}))) or ({exact}) * 0 + 1000 or ({original}) * 0 + 2000 or vector(0)"
+    checks = [
+        {"expr": compare, "eval_time": f"{minute}m", "exp_samples": [{"labels": "{}", "value": 0}]}
+        for minute in range(23)
+    ]
+    (tmp_path / "rules.yaml").write_text("groups: []\n", encoding="utf-8")
+    document = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": checks}],
+    }
+    path = tmp_path / "grid.test.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    result = run_rule_test(path)
+    assert result.ok, result.output
