@@ -37,7 +37,9 @@ def test_exact_live_tiles_replay_to_the_exact_ratio(tmp_path):
     assert found.replay_gap < 1e-9  # the recorded values above are the exact ratios
     assert max(found.live_total_error) < 1e-12
     assert all(max(errors) < 1e-9 for errors in found.exact_tile_error.values())
-    assert "reproduces the recorded windows" in "\n".join(summary(found))
+    text = "\n".join(summary(found))
+    assert "reproduces the recorded windows" in text
+    assert "The live 5m tiles are the exact 5m rates" in text and "are not the exact" not in text
 
 
 def test_four_minute_live_tiles_are_recognised(tmp_path):
@@ -45,6 +47,7 @@ def test_four_minute_live_tiles_are_recognised(tmp_path):
     found = diagnose(result, tmp_path / "specs")
     assert found.four_minute_share == pytest.approx(1.0)
     assert max(found.live_total_error) > 1e-6
+    assert "The live 5m tiles are not the exact 5m rates" in "\n".join(summary(found))
     # the exact-tile counterfactual does not depend on what was recorded live
     assert all(max(errors) < 1e-9 for errors in found.exact_tile_error.values())
 
