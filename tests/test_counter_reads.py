@@ -62,16 +62,29 @@ teams:
         ("histogram_count(rate(x[5m]))", False),
         ('sum(irate(x{a="rate(y[5m])"}[5m]))', False),  # a call spelled inside a label value is not a call
         ('sum(rate(x{a="rate(y[5m])"}[5m]))', True),
+        ('sum by (a) (label_replace(rate(x[300s]), "a", "rate(y[5m])", "", ""))', False),  # nor one in a string
+        ("sum(rate(x[5m])) + sum(irate(y[5m]))", False),  # a read it cannot rewrite keeps the others as written
+        ("sum(histogram_count(rate(x[5m])))", False),
+        ("sum(my_histogram_total)", False),  # no counter read: nothing to rewrite
     ],
 )
 def test_only_plain_counter_reads_over_the_tile_are_rewritten(query: str, rewritten: bool) -> None:
-    assert (exact_counter_reads(query, FIVE) != query) is rewritten
+    (read,) = exact_counter_reads((query,), FIVE)
+    assert (read != query) is rewritten
+
+
+def test_errors_and_total_are_read_the_same_way_or_not_at_all() -> None:
+    """An exact total beside an extrapolated errors read would dilute a burst in the extrapolated minute."""
+    errors, total = 'sum(rate({__name__=~"failed_total|timeout_total"}[5m]))', "sum(rate(requests_total[5m]))"
+    assert exact_counter_reads((errors, total), FIVE) == (errors, total)
+    rewritten = exact_counter_reads(("sum(rate(failed_total[5m]))", total), FIVE)
+    assert all(" offset 5m" in read for read in rewritten)
 
 
 def test_a_rewritten_read_keeps_the_selector_verbatim_and_the_per_second_unit() -> None:
-    read = exact_counter_reads('sum(rate(x{path="/a[5m]}"}[5m]))', FIVE)
+    (read,) = exact_counter_reads(('sum(rate(x{path="/a[5m]}"}[5m]))',), FIVE)
     selector = 'x{path="/a[5m]}"}'
-    delta = f"({selector} - {selector} offset 5m unless resets({selector}[11m]) > 0) or increase({selector}[5m])"
+    delta = f"({selector} - {selector} offset 5m >= 0 unless resets({selector}[11m]) > 0) or increase({selector}[5m])"
     assert read == f"sum((({delta}) / 300))"
 
 
@@ -146,7 +159,7 @@ def test_off_the_sample_grid_every_window_counts_every_error(tmp_path: Path, pro
 
 def test_with_rate_the_bursts_between_tiles_would_be_missed(tmp_path: Path, promtool, monkeypatch) -> None:
     """The check above can fail: with `rate(x[5m])` as before, the half-minute tiles never see a burst."""
-    monkeypatch.setattr(rules_module, "exact_counter_reads", lambda query, window: query)
+    monkeypatch.setattr(rules_module, "exact_counter_reads", lambda queries, window: queries)
     rules = _rules(tmp_path)
     assert "rate(requests_total" in rules and " offset 5m unless" not in rules
     series, checks = _burst_scenario()
@@ -180,7 +193,7 @@ def test_on_the_grid_the_exact_read_equals_rate_through_resets_and_young_series(
     """Where rate is exact (on the grid, promtool's tests and the backfill), both spellings agree: a reset
     falls back to Prometheus' own `increase`, a series younger than the tile too."""
     original = "sum(rate(c[5m]))"
-    exact = exact_counter_reads(original, FIVE)
+    (exact,) = exact_counter_reads((original,), FIVE)
     assert exact != original
     resets = "0 100 200 300 400 500 600 50 150 250 350 450 550 20 40 60 80 100 120 140 160 180 200"
     young = "_ _ _ _ _ _ _ _ _ 0 100 200 300 400 500 600 700 800 900 1000 1100 1200 1300"
@@ -201,3 +214,31 @@ def test_on_the_grid_the_exact_read_equals_rate_through_resets_and_young_series(
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     result = run_rule_test(path)
     assert result.ok, result.output
+
+
+def test_a_reset_the_resets_range_misses_never_makes_a_tile_negative(tmp_path: Path, promtool) -> None:
+    """With a lookback longer than Prometheus' default, `x offset 5m` can find a sample from before a restart that
+    `resets(...)` no longer covers. Simulated by shortening the resets range: the tile falls back to `increase`
+    instead of subtracting the counter's whole former value (which would mute the window it is summed into)."""
+    (exact,) = exact_counter_reads(("sum(rate(c[5m]))",), FIVE)
+    short_sighted = exact.replace("[11m]", "[1m]")
+    unguarded = short_sighted.replace(" >= 0 unless", " unless")
+    assert short_sighted != exact and unguarded != short_sighted
+    values = "0 100 200 300 400 500 600 700 800 5 15 25 35 45 55"  # the process restarts at minute 9
+    # the tile equals Prometheus' own rate (the reset handled) at every minute after the restart
+    same = f"round(1e9 * (({short_sighted}) - sum(rate(c[5m])))) or vector(-1)"
+    checks = [{"expr": same, "eval_time": f"{m}m", "exp_samples": [{"labels": "{}", "value": 0}]} for m in range(9, 15)]
+    negative = [{"expr": f"({unguarded}) < 0", "eval_time": "11m", "exp_samples": []}]
+    (tmp_path / "rules.yaml").write_text("groups: []\n", encoding="utf-8")
+    for name, cases, passes in (("guarded", checks, True), ("unguarded", negative, False)):
+        document = {
+            "rule_files": ["rules.yaml"],
+            "evaluation_interval": "1m",
+            "tests": [
+                {"interval": "1m", "input_series": [{"series": "c", "values": values}], "promql_expr_test": cases}
+            ],
+        }
+        path = tmp_path / f"{name}.test.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        result = run_rule_test(path)
+        assert result.ok is passes, result.output

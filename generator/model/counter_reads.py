@@ -13,15 +13,20 @@ across scrape gaps shorter than the lookback.
 
 A counter reset breaks the subtraction, and a series younger than the tile
 has no older sample: for those series (`resets(...) > 0` over the tile and
-the lookback, or no sample at `offset`) the tile falls back to Prometheus'
-own `increase`, which is what `rate` would have given. On the sample grid
-(promtool's tests, the backfilled history) both spellings give the same
-value, so the replay model and the generated tests are unchanged.
+the lookback, a negative delta, or no sample at `offset`) the tile falls back
+to Prometheus' own `increase`, which is what `rate` would have given. On the
+sample grid with no missing sample (promtool's tests, the backfilled
+history) both spellings give the same value, so the replay model and the
+generated tests are unchanged.
 
-Only `rate(selector[window])` and `increase(selector[window])` of a plain
-selector are rewritten; a query this module cannot rewrite with certainty
-(native histograms, subqueries, `offset`/`@` inside the call, an unusual
-spelling the pattern and the parser disagree about) is left as it is.
+Only `rate(selector[window])` and `increase(selector[window])` of one
+metric's plain selector are rewritten, and only when every counter read of
+the SLI can be (all or nothing: an exact total beside an extrapolated errors
+read would skew the ratio). Anything this module cannot rewrite with
+certainty (native histograms, `irate`, `offset`/`@` inside the call, a regex
+over metric names, a spelling the pattern and the parser disagree about, a
+rewrite that would touch a string literal) leaves the SLI's queries as
+written.
 """
 
 from __future__ import annotations
@@ -33,55 +38,69 @@ from typing import Any
 
 import promql_parser
 
-from generator.spec.promql import parse_error, vector_selectors
+from generator.spec.promql import parse_error, vector_selectors, walk
 from generator.units.durations import Duration, format_duration
 from generator.units.numbers import format_number
 
 LOOKBACK_MS = 300_000  # Prometheus' default lookback delta: how far back `x offset w` may find its sample
+COUNTER_FUNCTIONS = ("rate", "increase", "irate")  # every function whose reads a partial rewrite would skew
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_QUOTED = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
-_BRACES = rf"\{{(?:[^{{}}\"'`]|{_QUOTED})*\}}"
-_SELECTOR = rf"(?:{_NAME}\s*(?:{_BRACES})?|{_BRACES})"
+_QUOTED = r'"(?:[^"\\]|\\.)*+"|\'(?:[^\'\\]|\\.)*+\'|`[^`]*+`'
+_BRACES = rf"\{{(?:[^{{}}\"'`]|{_QUOTED})*+\}}"
+_SELECTOR = rf"(?:{_NAME}(?:\s*+{_BRACES})?|{_BRACES})"  # possessive: no backtracking over long whitespace
 
 
 def _call_pattern(window: str) -> re.Pattern[str]:
     return re.compile(
-        rf"(?<![a-zA-Z0-9_:])(?P<fn>rate|increase)\s*\(\s*(?P<sel>{_SELECTOR})\s*\[\s*{re.escape(window)}\s*\]\s*\)"
+        rf"(?<![a-zA-Z0-9_:])(?P<fn>rate|increase)\s*+\(\s*+(?P<sel>{_SELECTOR})\s*+\[\s*+{re.escape(window)}\s*+\]\s*+\)"
     )
 
 
-def exact_counter_reads(query: str, window: Duration) -> str:
-    """`query` with each `rate`/`increase` of a plain selector over `window` read as an exact delta."""
-    return _rewrite(query, window.millis, window.text)
+def exact_counter_reads(queries: tuple[str, ...], window: Duration) -> tuple[str, ...]:
+    """The queries with every counter read over `window` exact, or all of them as written.
+
+    All or nothing: an SLI's errors and total must be read the same way, or
+    the extrapolation left on one side skews the ratio (a burst in the
+    extrapolated minute would dilute the errors against an exact total).
+    """
+    rewritten = tuple(_rewrite(query, window.millis, window.text) for query in queries)
+    if any(text is None for text in rewritten):
+        return queries
+    return tuple(text for text in rewritten if text is not None)
 
 
 @lru_cache(maxsize=1 << 14)
-def _rewrite(query: str, window_ms: int, window_text: str) -> str:
-    if "histogram_" in query:  # native histograms: their subtraction is not portable to Prometheus 2.x
-        return query
+def _rewrite(query: str, window_ms: int, window_text: str) -> str | None:
+    """`query` with its counter reads exact; itself if it has none; None if it has one this cannot rewrite."""
+    calls = _counter_calls(query, window_ms)
+    if calls is None:
+        return None
     matches = list(_call_pattern(window_text).finditer(query))
-    if not matches or len(matches) != _counter_calls(query, window_ms):
-        return query
+    if len(matches) != calls:
+        return None
     pieces, end = [], 0
     for match in matches:
         pieces += [query[end : match.start()], _exact(match["fn"], match["sel"].strip(), window_ms, window_text)]
         end = match.end()
     rewritten = "".join([*pieces, query[end:]])
-    if parse_error(rewritten) is not None or _selectors(rewritten) != _selectors(query):
-        return query  # only ever repeats the query's own selectors; anything else is a misread
+    if parse_error(rewritten) is not None or _literals(rewritten) != _literals(query):
+        return None  # the rewrite only ever repeats the query's own selectors and strings; anything else is a misread
     return rewritten
 
 
-def _selectors(query: str) -> set[tuple[str, tuple[tuple[str, str, str], ...]]]:
-    return {(name, tuple(matchers)) for name, matchers in vector_selectors(query)}
+def _literals(query: str) -> tuple[set[tuple[str, tuple[tuple[str, str, str], ...]]], set[str]]:
+    """The query's selectors and string literals: a rewrite repeats some of them and must change none."""
+    selectors = {(name, tuple(matchers)) for name, matchers in vector_selectors(query)}
+    strings = {node.val for node in walk(promql_parser.parse(query)) if isinstance(node, promql_parser.StringLiteral)}
+    return selectors, strings
 
 
 def _exact(function: str, selector: str, window_ms: int, window_text: str) -> str:
     """The delta of `selector` over the tile; `increase` where it reset or is younger than the tile."""
     resets_range = format_duration(window_ms + LOOKBACK_MS + 60_000)  # the tile, the lookback and one scrape
     delta = (
-        f"({selector} - {selector} offset {window_text} unless resets({selector}[{resets_range}]) > 0)"
+        f"({selector} - {selector} offset {window_text} >= 0 unless resets({selector}[{resets_range}]) > 0)"
         f" or increase({selector}[{window_text}])"
     )
     if function == "increase":
@@ -89,31 +108,33 @@ def _exact(function: str, selector: str, window_ms: int, window_text: str) -> st
     return f"(({delta}) / {format_number(window_ms / 1000)})"
 
 
-def _counter_calls(query: str, window_ms: int) -> int:
-    """How many `rate`/`increase` calls of a plain selector over the window the parser sees; -1 if it fails."""
+def _counter_calls(query: str, window_ms: int) -> int | None:
+    """How many counter reads the query has, all of the rewritable kind; None if any is not (or it does not parse).
+
+    Rewritable: `rate` or `increase` of one metric's plain selector over the
+    window, with no `offset` or `@` inside the call, and no `histogram_*`
+    function in the query.
+    """
     try:
-        stack: list[Any] = [promql_parser.parse(query)]
+        root = promql_parser.parse(query)
     except (ValueError, TypeError):
-        return -1
+        return None
     window, found = timedelta(milliseconds=window_ms), 0
-    while stack:
-        node = stack.pop()
-        if isinstance(node, promql_parser.Call) and node.func.name in ("rate", "increase"):
+    for node in walk(root):
+        if isinstance(node, promql_parser.Call) and node.func.name.startswith("histogram_"):
+            return None  # native histograms: their subtraction is not portable to Prometheus 2.x
+        if isinstance(node, promql_parser.Call) and node.func.name in COUNTER_FUNCTIONS:
             argument = node.args[0]
-            if isinstance(argument, promql_parser.MatrixSelector) and not _one_metric(argument.vector_selector):
-                return -1  # `x - x offset w` of several metric names would match many to many
-            if (
-                isinstance(argument, promql_parser.MatrixSelector)
+            if not (
+                node.func.name != "irate"
+                and isinstance(argument, promql_parser.MatrixSelector)
                 and argument.range == window
                 and argument.vector_selector.offset is None
                 and argument.vector_selector.at is None
+                and _one_metric(argument.vector_selector)  # `x - x offset w` of several names would match many to many
             ):
-                found += 1
-        for attribute in ("expr", "lhs", "rhs", "param"):
-            child = getattr(node, attribute, None)
-            if child is not None and not isinstance(child, str | int | float):
-                stack.append(child)
-        stack.extend(getattr(node, "args", None) or ())
+                return None
+            found += 1
     return found
 
 

@@ -5,11 +5,26 @@ promtool stays the authority; this catches typos before any tool runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 import promql_parser
 
 from generator.spec.schema import WINDOW_PLACEHOLDER
+
+
+def walk(root: Any) -> Iterator[Any]:
+    """Every node of a parsed query, parents before children (the parser has no visitor)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        for attribute in ("expr", "lhs", "rhs", "param"):
+            child = getattr(node, attribute, None)
+            if child is not None and not isinstance(child, str | int | float):
+                stack.append(child)
+        stack.extend(getattr(node, "args", None) or ())
 
 
 def substitute_window(query: str, window: str) -> str:
