@@ -84,7 +84,8 @@ def test_errors_and_total_are_read_the_same_way_or_not_at_all() -> None:
 def test_a_rewritten_read_keeps_the_selector_verbatim_and_the_per_second_unit() -> None:
     (read,) = exact_counter_reads(('sum(rate(x{path="/a[5m]}"}[5m]))',), FIVE)
     selector = 'x{path="/a[5m]}"}'
-    delta = f"({selector} - {selector} offset 5m >= 0 unless resets({selector}[11m]) > 0) or increase({selector}[5m])"
+    exact = f"({selector} - {selector} offset 5m >= 0 unless resets({selector}[11m]) > 0)"
+    delta = f"({exact} and count_over_time({selector}[5m]) > 1) or increase({selector}[5m])"
     assert read == f"sum((({delta}) / 300))"
 
 
@@ -192,14 +193,34 @@ def test_tiles_chain_across_a_scrape_gap_shorter_than_the_lookback(tmp_path: Pat
 def test_on_the_grid_the_exact_read_equals_rate_through_resets_and_young_series(tmp_path: Path, promtool) -> None:
     """Where rate is exact (on the grid, promtool's tests and the backfill), both spellings agree: a reset
     falls back to Prometheus' own `increase`, a series younger than the tile too."""
-    original = "sum(rate(c[5m]))"
+    original = 'sum(rate(c{pod!="c"}[5m]))'
     (exact,) = exact_counter_reads((original,), FIVE)
     assert exact != original
-    resets = "0 100 200 300 400 500 600 50 150 250 350 450 550 20 40 60 80 100 120 140 160 180 200"
-    young = "_ _ _ _ _ _ _ _ _ 0 100 200 300 400 500 600 700 800 900 1000 1100 1200 1300"
-    series = [{"series": 'c{pod="a"}', "values": resets}, {"series": 'c{pod="b"}', "values": young}]
     # 0 where both agree (or both are absent); 1000 or 2000 where only one of them has a value.
     compare = f"round(1e9 * (({exact}) - ({original}))) or ({exact}) * 0 + 1000 or ({original}) * 0 + 2000 or vector(0)"
+    ok, output = _grid_run(tmp_path, compare)
+    assert ok, output
+
+
+def test_a_series_that_stops_leaves_the_tile_when_rates_would(tmp_path: Path, promtool) -> None:
+    """Without a stale marker an instant lookup finds the last sample for 5 more minutes; the tile must still
+    vanish when `rate` would (two samples in the tile), or `SLOSLIMissing` would fire minutes late."""
+    original = 'sum(rate(c{pod="c"}[5m]))'
+    (exact,) = exact_counter_reads((original,), FIVE)
+    ok, output = _grid_run(tmp_path, f"(count({exact}) or vector(0)) - (count({original}) or vector(0))")
+    assert ok, output
+
+
+def _grid_run(tmp_path: Path, compare: str) -> tuple[bool, str]:
+    """`compare` must be 0 at every minute over counters with resets, a young series and one that stops."""
+    resets = "0 100 200 300 400 500 600 50 150 250 350 450 550 20 40 60 80 100 120 140 160 180 200"
+    young = "_ _ _ _ _ _ _ _ _ 0 100 200 300 400 500 600 700 800 900 1000 1100 1200 1300"
+    stops = "0 100 200 300 400 500 600 700 800 900 1000"  # then no sample, and no stale marker
+    series = [
+        {"series": 'c{pod="a"}', "values": resets},
+        {"series": 'c{pod="b"}', "values": young},
+        {"series": 'c{pod="c"}', "values": stops},
+    ]
     checks = [
         {"expr": compare, "eval_time": f"{minute}m", "exp_samples": [{"labels": "{}", "value": 0}]}
         for minute in range(23)
@@ -213,7 +234,7 @@ def test_on_the_grid_the_exact_read_equals_rate_through_resets_and_young_series(
     path = tmp_path / "grid.test.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     result = run_rule_test(path)
-    assert result.ok, result.output
+    return result.ok, result.output
 
 
 def test_a_reset_the_resets_range_misses_never_makes_a_tile_negative(tmp_path: Path, promtool) -> None:

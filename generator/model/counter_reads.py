@@ -96,11 +96,21 @@ def _literals(query: str) -> tuple[set[tuple[str, tuple[tuple[str, str, str], ..
     return selectors, strings
 
 
+def resets_range(window_ms: int) -> str:
+    """The range over which a reset sends the tile to `increase`: the tile, the lookback before it and one scrape."""
+    return format_duration(window_ms + LOOKBACK_MS + 60_000)
+
+
 def _exact(function: str, selector: str, window_ms: int, window_text: str) -> str:
-    """The delta of `selector` over the tile; `increase` where it reset or is younger than the tile."""
-    resets_range = format_duration(window_ms + LOOKBACK_MS + 60_000)  # the tile, the lookback and one scrape
+    """The delta of `selector` over the tile; `increase` where it reset or is younger than the tile.
+
+    Present exactly where `rate` would be (two samples in the tile): an
+    instant lookup alone would keep a vanished series alive for the whole
+    lookback and delay `SLOSLIMissing`.
+    """
     delta = (
-        f"({selector} - {selector} offset {window_text} >= 0 unless resets({selector}[{resets_range}]) > 0)"
+        f"(({selector} - {selector} offset {window_text} >= 0 unless resets({selector}[{resets_range(window_ms)}]) > 0)"
+        f" and count_over_time({selector}[{window_text}]) > 1)"
         f" or increase({selector}[{window_text}])"
     )
     if function == "increase":
