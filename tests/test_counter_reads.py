@@ -83,10 +83,47 @@ def test_errors_and_total_are_read_the_same_way_or_not_at_all() -> None:
 
 def test_a_rewritten_read_keeps_the_selector_verbatim_and_the_per_second_unit() -> None:
     (read,) = exact_counter_reads(('sum(rate(x{path="/a[5m]}"}[5m]))',), FIVE)
-    selector = 'x{path="/a[5m]}"}'
-    exact = f"({selector} - {selector} offset 5m >= 0 unless resets({selector}[11m]) > 0)"
-    delta = f"({exact} and count_over_time({selector}[5m]) > 1) or increase({selector}[5m])"
-    assert read == f"sum((({delta}) / 300))"
+    sel = 'x{path="/a[5m]}"}'
+    per_second = f"({sel} - {sel} offset 5m) / (timestamp({sel}) - timestamp({sel} offset 5m))"
+    guarded = f"({per_second} >= 0 unless resets({sel}[11m]) > 0) and count_over_time({sel}[5m]) > 1"
+    assert read == f"sum(({guarded} or rate({sel}[5m])))"
+
+
+def test_counters_scraped_on_different_grids_keep_a_steady_ratio(tmp_path: Path, promtool) -> None:
+    """Total scraped every 2m, good every 1m, evaluated at the half minutes: the total's samples around a 5m
+    tile span 4 or 6 minutes by turns. Dividing by their own span keeps 5% errors at 5% at every evaluation
+    (divided by the tile, the ratio swings between 0% and 21%: a flapping page)."""
+    good, total = exact_counter_reads(("sum(rate(app_ok_total[5m]))", "sum(rate(lb_requests_total[5m]))"), FIVE)
+    minutes = 40
+    total_values = " ".join(f"{1000 * m}" if m % 2 == 0 else "_" for m in range(minutes))
+    good_values = " ".join(f"{950 * m}" for m in range(minutes))
+    checks = [
+        {
+            "expr": f"round(1e6 * ({good}) / ({total}))",
+            "eval_time": f"{minute}m30s",
+            "exp_samples": [{"labels": "{}", "value": 950000}],
+        }
+        for minute in range(10, 30)
+    ]
+    (tmp_path / "rules.yaml").write_text("groups: []\n", encoding="utf-8")
+    document = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": "lb_requests_total", "values": total_values},
+                    {"series": "app_ok_total", "values": good_values},
+                ],
+                "promql_expr_test": checks,
+            }
+        ],
+    }
+    path = tmp_path / "grids.test.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    result = run_rule_test(path)
+    assert result.ok, result.output
 
 
 def _rules(tmp_path: Path) -> str:

@@ -1,4 +1,4 @@
-"""Counter reads that tile exactly: `rate(x[5m])` becomes the counter's own delta over the tile.
+"""Counter reads that tile exactly: `rate(x[5m])` becomes the counter's rate between its samples at the tile's ends.
 
 Why: the ladder (model.windows) sums lookups of the recorded shortest-window
 rate, so each window is only as exact as that tile. Prometheus evaluates a
@@ -7,14 +7,15 @@ rule group at its own offset from the scrapes; there `rate(x[5m])` sees the
 so a burst in the uncounted minute is under- or over-weighted (the live
 benchmark measured 1h windows off by up to 12.5%). The instant lookups `x`
 and `x offset 5m` each return the newest sample at or before their instant,
-so consecutive tiles share their boundary sample and a window's tiles add up
-to exactly `x(t) - x(t - w)`, on any alignment, on Prometheus 2.x and 3.x,
-across scrape gaps shorter than the lookback.
+so consecutive tiles share their boundary sample; divided by the time
+between those two samples (which is the tile when the scrape interval
+divides it), a window's tiles add up to exactly `x(t) - x(t - w)` on any
+alignment, on Prometheus 2.x and 3.x.
 
 A counter reset breaks the subtraction, and a series younger than the tile
 has no older sample: for those series (`resets(...) > 0` over the tile and
 the lookback, a negative delta, or no sample at `offset`) the tile falls back
-to Prometheus' own `increase`, which is what `rate` would have given. On the
+to Prometheus' own `rate` (or `increase`), which is what it was before. On the
 sample grid with no missing sample (promtool's tests, the backfilled
 history) both spellings give the same value, so the replay model and the
 generated tests are unchanged.
@@ -102,20 +103,26 @@ def resets_range(window_ms: int) -> str:
 
 
 def _exact(function: str, selector: str, window_ms: int, window_text: str) -> str:
-    """The delta of `selector` over the tile; `increase` where it reset or is younger than the tile.
+    """The counter's rate between its samples at the tile's two ends; Prometheus' own where it reset or is young.
 
-    Present exactly where `rate` would be (two samples in the tile): an
-    instant lookup alone would keep a vanished series alive for the whole
-    lookback and delay `SLOSLIMissing`.
+    Divided by the time between those two samples, not by the tile: when
+    the scrape interval does not divide the tile (2m scrapes, 5m tiles) the
+    samples span 4 or 6 minutes by turns, and errors and total scraped on
+    different grids would otherwise swing the ratio every evaluation. When
+    it divides (15s, 30s, 1m) the span is the tile and the tiles add up to
+    the counter's exact increase. Present exactly where `rate` is (two
+    samples in the tile): an instant lookup alone would keep a vanished
+    series alive for the whole lookback and delay `SLOSLIMissing`.
     """
-    delta = (
-        f"(({selector} - {selector} offset {window_text} >= 0 unless resets({selector}[{resets_range(window_ms)}]) > 0)"
-        f" and count_over_time({selector}[{window_text}]) > 1)"
-        f" or increase({selector}[{window_text}])"
+    older = f"{selector} offset {window_text}"
+    per_second = (
+        f"(({selector} - {older}) / (timestamp({selector}) - timestamp({older})) >= 0"
+        f" unless resets({selector}[{resets_range(window_ms)}]) > 0)"
+        f" and count_over_time({selector}[{window_text}]) > 1"
     )
     if function == "increase":
-        return f"({delta})"
-    return f"(({delta}) / {format_number(window_ms / 1000)})"
+        return f"(({per_second}) * {format_number(window_ms / 1000)} or increase({selector}[{window_text}]))"
+    return f"({per_second} or rate({selector}[{window_text}]))"
 
 
 def _counter_calls(query: str, window_ms: int) -> int | None:
