@@ -84,7 +84,7 @@ def test_errors_and_total_are_read_the_same_way_or_not_at_all() -> None:
 def test_a_rewritten_read_keeps_the_selector_verbatim_and_the_per_second_unit() -> None:
     (read,) = exact_counter_reads(('sum(rate(x{path="/a[5m]}"}[5m]))',), FIVE)
     sel = 'x{path="/a[5m]}"}'
-    per_second = f"({sel} - {sel} offset 5m) / (timestamp({sel}) - timestamp({sel} offset 5m))"
+    per_second = f"({sel} - {sel} offset 5m) / (timestamp({sel}) - timestamp({sel} offset 5m) >= 225)"
     guarded = f"({per_second} >= 0 unless resets({sel}[11m]) > 0) and count_over_time({sel}[5m]) > 1"
     assert read == f"sum(({guarded} or rate({sel}[5m])))"
 
@@ -294,6 +294,42 @@ def test_a_reset_the_resets_range_misses_never_makes_a_tile_negative(tmp_path: P
             "evaluation_interval": "1m",
             "tests": [
                 {"interval": "1m", "input_series": [{"series": "c", "values": values}], "promql_expr_test": cases}
+            ],
+        }
+        path = tmp_path / f"{name}.test.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        result = run_rule_test(path)
+        assert result.ok is passes, result.output
+
+
+@pytest.mark.parametrize(
+    ("interval", "values", "eval_times"),
+    [
+        # 1/s scraped every 15s, stops at 10m without a stale marker: the last rate must fade as rate's does
+        ("15s", "0+15x40", [f"{m}m30s" for m in range(11, 15)]),
+        # two samples 1ms apart: a span of 1ms must not turn one request into 1,000 per second
+        ("1ms", "0 1", ["5m"]),
+    ],
+)
+def test_samples_closer_than_most_of_the_tile_are_read_by_rate(
+    tmp_path: Path, promtool, interval: str, values: str, eval_times: list[str]
+) -> None:
+    original = "sum(rate(c[5m]))"
+    (exact,) = exact_counter_reads((original,), FIVE)
+    unguarded = exact.replace(" >= 225)", ")")
+    assert unguarded != exact
+    compare = f"round(1e9 * (({{}}) - ({original}))) or vector(-1)"
+    (tmp_path / "rules.yaml").write_text("groups: []\n", encoding="utf-8")
+    for name, expr, passes in (("guarded", exact, True), ("unguarded", unguarded, False)):
+        checks = [
+            {"expr": compare.format(expr), "eval_time": at, "exp_samples": [{"labels": "{}", "value": 0}]}
+            for at in eval_times
+        ]
+        document = {
+            "rule_files": ["rules.yaml"],
+            "evaluation_interval": "1m",
+            "tests": [
+                {"interval": interval, "input_series": [{"series": "c", "values": values}], "promql_expr_test": checks}
             ],
         }
         path = tmp_path / f"{name}.test.yaml"

@@ -44,6 +44,7 @@ from generator.units.durations import Duration, format_duration
 from generator.units.numbers import format_number
 
 LOOKBACK_MS = 300_000  # Prometheus' default lookback delta: how far back `x offset w` may find its sample
+MIN_SPAN = 0.75  # of the tile: the boundary samples' span below which a tile is Prometheus' own rate
 COUNTER_FUNCTIONS = ("rate", "increase", "irate")  # every function whose reads a partial rewrite would skew
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -112,11 +113,17 @@ def _exact(function: str, selector: str, window_ms: int, window_text: str) -> st
     it divides (15s, 30s, 1m) the span is the tile and the tiles add up to
     the counter's exact increase. Present exactly where `rate` is (two
     samples in the tile): an instant lookup alone would keep a vanished
-    series alive for the whole lookback and delay `SLOSLIMissing`.
+    series alive for the whole lookback and delay `SLOSLIMissing`. Samples
+    less than MIN_SPAN of the tile apart go to `rate` too: a series that
+    stopped without a stale marker then fades as with `rate` instead of
+    repeating its last rate, and two samples milliseconds apart (explicit
+    timestamps, an engine whose `timestamp()` returns 0) never divide by
+    almost nothing.
     """
     older = f"{selector} offset {window_text}"
+    span = f"(timestamp({selector}) - timestamp({older}) >= {format_number(window_ms * MIN_SPAN / 1000)})"
     per_second = (
-        f"(({selector} - {older}) / (timestamp({selector}) - timestamp({older})) >= 0"
+        f"(({selector} - {older}) / {span} >= 0"
         f" unless resets({selector}[{resets_range(window_ms)}]) > 0)"
         f" and count_over_time({selector}[{window_text}]) > 1"
     )
