@@ -185,7 +185,7 @@ def summary(d: Diagnosis) -> list[str]:
         lines += [
             f"- The live 5m tiles are the exact 5m rates: over {d.live_tiles} live evaluations, the 5m total and error "
             "rates equal the counters' increase over the 5 minutes before the evaluation / 300 s (largest relative "
-            f"difference {worst:.1e}). Each counter is read as its delta over the tile (`x - x offset 5m`, "
+            f"difference {worst:.1e}). Each counter is read between its samples at the tile's ends (`x - x offset 5m`, "
             "docs/windows.md), so the evaluation's offset from the 1-minute sample grid does not matter.",
             "",
         ]

@@ -99,7 +99,7 @@ def _literals(query: str) -> tuple[set[tuple[str, tuple[tuple[str, str, str], ..
 
 
 def resets_range(window_ms: int) -> str:
-    """The range over which a reset sends the tile to `increase`: the tile, the lookback before it and one scrape."""
+    """The range over which a reset sends the tile to `rate`: the tile, the lookback before it and one scrape."""
     return format_duration(window_ms + LOOKBACK_MS + 60_000)
 
 
