@@ -12,38 +12,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shop_spec import SELECTOR, counter, shop_rules
 
 from generator.model.counter_reads import exact_counter_reads
-from generator.pipeline import load_model
 from generator.targets import rules as rules_module
-from generator.targets.rules import render_rules
 from generator.tools.promtool_tests import run_rule_test
 from generator.units.durations import parse_duration
 
 FIVE = parse_duration("5m")
-SELECTOR = '{slo_service="shop",slo_name="checkout"}'
-SPEC = """apiVersion: sloforge/v1
-kind: Service
-service: shop
-team: shop
-description: Off-grid reads
-slos:
-  - name: checkout
-    description: Checkout requests succeed
-    objective: 99.9
-    window: 30d
-    sli:
-      events:
-        errors: sum(rate(requests_total{code="500"}[{{.window}}]))
-        total: sum(rate(requests_total[{{.window}}]))
-"""
-TEAMS = """apiVersion: sloforge/v1
-kind: Teams
-teams:
-  shop:
-    page: {slack: {channel: "#p", api_url_file: /etc/alertmanager/secrets/slack}}
-    ticket: {slack: {channel: "#t", api_url_file: /etc/alertmanager/secrets/slack}}
-"""
 
 
 @pytest.mark.parametrize(
@@ -127,20 +103,7 @@ def test_counters_scraped_on_different_grids_keep_a_steady_ratio(tmp_path: Path,
 
 
 def _rules(tmp_path: Path) -> str:
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "shop.yaml").write_text(SPEC, encoding="utf-8")
-    (specs / "teams.yaml").write_text(TEAMS, encoding="utf-8")
-    (text,) = render_rules(load_model(specs)).files.values()
-    return text
-
-
-def _counter(increments: list[float], missing: range = range(0)) -> str:
-    values, total = [], 0.0
-    for minute, increment in enumerate(increments):
-        total += increment
-        values.append("_" if minute in missing else f"{total:g}")
-    return " ".join(values)
+    return shop_rules(tmp_path / "specs")
 
 
 def _run(tmp_path: Path, rules: str, series: list[dict], checks: list[dict]) -> tuple[bool, str]:
@@ -164,8 +127,8 @@ def _burst_scenario() -> tuple[list[dict], list[dict]]:
     """100 errors in every fifth minute, 1,000 requests a minute: every window holds exactly 2% errors."""
     errors = [100.0 if minute in BURST_MINUTES else 0.0 for minute in range(MINUTES)]
     series = [
-        {"series": 'requests_total{code="500"}', "values": _counter(errors)},
-        {"series": 'requests_total{code="200"}', "values": _counter([1000.0 - e for e in errors])},
+        {"series": 'requests_total{code="500"}', "values": counter(errors)},
+        {"series": 'requests_total{code="200"}', "values": counter([1000.0 - e for e in errors])},
     ]
     checks = []
     for eval_minute in (60, 90, 120):
@@ -211,8 +174,8 @@ def test_tiles_chain_across_a_scrape_gap_shorter_than_the_lookback(tmp_path: Pat
     increments = [float(1 + minute % 7) for minute in range(MINUTES)]
     gap = range(62, 65)
     series = [
-        {"series": 'requests_total{code="500"}', "values": _counter(increments, gap)},
-        {"series": 'requests_total{code="200"}', "values": _counter([0.0] * MINUTES)},
+        {"series": 'requests_total{code="500"}', "values": counter(increments, gap)},
+        {"series": 'requests_total{code="200"}', "values": counter([0.0] * MINUTES)},
     ]
     cumulative = [sum(increments[: minute + 1]) for minute in range(MINUTES)]
     checks = [

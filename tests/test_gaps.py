@@ -12,45 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shop_spec import SELECTOR, counter, shop_rules
 
-from generator.pipeline import load_model
-from generator.targets.rules import render_rules
 from generator.tools.promtool_tests import run_rule_test
 
-SPEC = """apiVersion: sloforge/v1
-kind: Service
-service: shop
-team: shop
-description: Gap test
-slos:
-  - name: checkout
-    description: Checkout requests succeed
-    objective: 99.9
-    window: 30d
-    sli:
-      events:
-        errors: sum(rate(requests_total{code="500"}[{{.window}}]))
-        total: sum(rate(requests_total[{{.window}}]))
-"""
-TEAMS = """apiVersion: sloforge/v1
-kind: Teams
-teams:
-  shop:
-    page: {slack: {channel: "#p", api_url_file: /etc/alertmanager/secrets/slack}}
-    ticket: {slack: {channel: "#t", api_url_file: /etc/alertmanager/secrets/slack}}
-"""
 MINUTES = 240
 ERRORS_FROM = 120  # minute the errors start (10%: page-fast fires within ten minutes)
 HOLE = range(170, 180)  # ten minutes without a sample
-SELECTOR = '{slo_service="shop",slo_name="checkout"}'
-
-
-def _counter(per_minute: list[float]) -> str:
-    values, total = [], 0.0
-    for minute, increment in enumerate(per_minute):
-        total += increment
-        values.append("_" if minute in HOLE else f"{total:g}")
-    return " ".join(values)
 
 
 def _test_file(tmp_path: Path, rules: str, error_ratio: float) -> Path:
@@ -84,8 +52,8 @@ def _test_file(tmp_path: Path, rules: str, error_ratio: float) -> Path:
             {
                 "interval": "1m",
                 "input_series": [
-                    {"series": 'requests_total{code="500"}', "values": _counter(bad)},
-                    {"series": 'requests_total{code="200"}', "values": _counter(good)},
+                    {"series": 'requests_total{code="500"}', "values": counter(bad, HOLE)},
+                    {"series": 'requests_total{code="200"}', "values": counter(good, HOLE)},
                 ],
                 "promql_expr_test": checks,
             }
@@ -99,11 +67,7 @@ def _test_file(tmp_path: Path, rules: str, error_ratio: float) -> Path:
 
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory) -> str:
-    specs = tmp_path_factory.mktemp("specs")
-    (specs / "shop.yaml").write_text(SPEC, encoding="utf-8")
-    (specs / "teams.yaml").write_text(TEAMS, encoding="utf-8")
-    (text,) = render_rules(load_model(specs)).files.values()
-    return text
+    return shop_rules(tmp_path_factory.mktemp("specs"))
 
 
 def test_a_firing_page_stays_firing_through_a_hole(rules, tmp_path, promtool):

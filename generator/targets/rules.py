@@ -77,7 +77,10 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[Rule]:
     base = windows[0]
     queries = queries_for(slo.sli, base, slo.grouping)
     # Raw counters are read as exact deltas over the tile (model.counter_reads), so the ladder's tiles add up exactly.
-    errors_read, *total_read = exact_counter_reads((queries.errors, *filter(None, [queries.total])), base)
+    if queries.total is None:  # a raw ratio: errors only, its total is one per evaluation
+        (errors_read,), total_read = exact_counter_reads((queries.errors,), base), None
+    else:
+        errors_read, total_read = exact_counter_reads((queries.errors, queries.total), base)
     sel = L.selector(slo.service, slo.name)
     errors, total = f"{L.ERRORS_RATE}{base}{sel}", f"{L.TOTAL_RATE}{base}{sel}"
     rules: list[Rule] = [
@@ -86,7 +89,7 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[Rule]:
             "record": f"{L.TOTAL_RATE}{base}",
             # A raw ratio has no event count: each evaluation counts as one, so
             # longer windows average the ratio over time (see docs/windows.md).
-            "expr": total_read[0] if total_read else f"{errors} * 0 + 1",
+            "expr": total_read if total_read is not None else f"{errors} * 0 + 1",
             "labels": identity(slo, base),
         },
         {

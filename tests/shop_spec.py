@@ -1,0 +1,50 @@
+"""One events SLO over `requests_total`, for promtool tests of rendered rules against hand-built counters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.pipeline import load_model
+from generator.targets.rules import render_rules
+
+SPEC = """apiVersion: sloforge/v1
+kind: Service
+service: shop
+team: shop
+description: Shop checkout
+slos:
+  - name: checkout
+    description: Checkout requests succeed
+    objective: 99.9
+    window: 30d
+    sli:
+      events:
+        errors: sum(rate(requests_total{code="500"}[{{.window}}]))
+        total: sum(rate(requests_total[{{.window}}]))
+"""
+TEAMS = """apiVersion: sloforge/v1
+kind: Teams
+teams:
+  shop:
+    page: {slack: {channel: "#p", api_url_file: /etc/alertmanager/secrets/slack}}
+    ticket: {slack: {channel: "#t", api_url_file: /etc/alertmanager/secrets/slack}}
+"""
+SELECTOR = '{slo_service="shop",slo_name="checkout"}'
+
+
+def shop_rules(specs: Path) -> str:
+    """The rendered rule file of the shop SLO (specs is a new directory to write the spec into)."""
+    specs.mkdir(parents=True, exist_ok=True)
+    (specs / "shop.yaml").write_text(SPEC, encoding="utf-8")
+    (specs / "teams.yaml").write_text(TEAMS, encoding="utf-8")
+    (text,) = render_rules(load_model(specs)).files.values()
+    return text
+
+
+def counter(increments: list[float], missing: range = range(0)) -> str:
+    """promtool input values of a counter growing by `increments` per step, `_` (no sample) at `missing` steps."""
+    values, total = [], 0.0
+    for step, increment in enumerate(increments):
+        total += increment
+        values.append("_" if step in missing else f"{total:g}")
+    return " ".join(values)
