@@ -56,6 +56,21 @@ def test_raw_series_are_read_only_over_the_shortest_window(example_model, render
                 assert ranges <= {shortest, resets_range(windows_of(slo)[0].millis)}, rule["expr"]
 
 
+def test_each_raw_counter_is_read_by_one_rule(example_model, rendered_dir):
+    """The errors rule takes the total recorded just before it in the group, rather than reading the raw total again."""
+    for slo in example_model.slos:
+        base = windows_of(slo)[0].text
+        group = next(g for g in rule_groups(rendered_dir, slo.service) if g["name"].endswith(f"-{slo.name}"))
+        order = [rule.get("record") for rule in group["rules"]]
+        errors_rule = group["rules"][order.index(f"{L.ERRORS_RATE}{base}")]
+        total_rule = group["rules"][order.index(f"{L.TOTAL_RATE}{base}")]
+        if all(name.startswith("slo:") for name, _ in vector_selectors(total_rule["expr"])):
+            continue  # a raw ratio: there is no total to read
+        assert order.index(total_rule["record"]) < order.index(errors_rule["record"]), slo.name
+        assert total_rule["expr"] not in errors_rule["expr"], errors_rule["expr"]
+        assert f"{L.TOTAL_RATE}{base}" in {name for name, _ in vector_selectors(errors_rule["expr"])}, slo.name
+
+
 def test_alert_contract(example_model, rendered_dir):
     for slo in example_model.slos:
         group = next(g for g in rule_groups(rendered_dir, slo.service) if g["name"].endswith(f"-{slo.name}"))

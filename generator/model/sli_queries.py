@@ -68,25 +68,32 @@ def _matchers(*parts: str) -> str:
     return "{" + ",".join(part for part in parts if part) + "}"
 
 
-def queries_for(sli: SLI, window: Duration, grouping: tuple[str, ...] = ()) -> SLIQueries:
-    """The SLI's errors and total over `window`: one series, or one per group (`sum by (grouping)`)."""
+def queries_for(
+    sli: SLI, window: Duration, grouping: tuple[str, ...] = (), recorded_total: str | None = None
+) -> SLIQueries:
+    """The SLI's errors and total over `window`: one series, or one per group (`sum by (grouping)`).
+
+    `recorded_total`, when given, is what the errors query takes the total
+    from (the total a rule recorded just before it in the same evaluation),
+    so the raw total is read once per evaluation rather than once per query.
+    """
     w, by = window.text, by_clause(grouping)
     if isinstance(sli, EventsSLI):
         total = summed(substitute_window(sli.total, w), grouping)
         if sli.errors is not None:
             errors = summed(substitute_window(sli.errors, w), grouping)
-            return SLIQueries(errors=f"{errors} or (0 * {total})", total=total)
+            return SLIQueries(errors=f"{errors} or (0 * {recorded_total or total})", total=total)
         good = summed(substitute_window(sli.good or "", w), grouping)
-        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+        return SLIQueries(errors=_bad_from_good(good, recorded_total or total), total=total, good=good)
     if isinstance(sli, LatencySLI):
         total = f"sum{by}(rate({sli.histogram}_count{_matchers(sli.selector)}[{w}]))"
         good = f"sum{by}(rate({sli.histogram}_bucket{_matchers(sli.selector, le_matcher(sli.threshold))}[{w}]))"
-        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+        return SLIQueries(errors=_bad_from_good(good, recorded_total or total), total=total, good=good)
     if isinstance(sli, BoolGaugeSLI):
         # Each sample is one event; counts per window rather than per second.
         total = f"sum{by}(count_over_time({sli.metric}[{w}]))"
         good = f"sum{by}(sum_over_time({sli.metric}[{w}]))"
-        return SLIQueries(errors=_bad_from_good(good, total), total=total, good=good)
+        return SLIQueries(errors=_bad_from_good(good, recorded_total or total), total=total, good=good)
     assert isinstance(sli, RawSLI)
     # A ratio cannot be split: record it as errors with a total of 1 per
     # evaluation, so long windows become its time average. `>= 0` drops NaN.

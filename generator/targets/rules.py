@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from generator.model.counter_reads import exact_counter_reads
 from generator.model.severity import missing_sli_class
-from generator.model.sli_queries import by_clause, events_per_sample, queries_for
+from generator.model.sli_queries import by_clause, events_per_sample, queries_for, summed
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling, windows_of
 from generator.targets import labels as L
@@ -75,23 +75,24 @@ def slo_rule_group(slo: SLO, settings: Settings) -> RuleGroup:
 
 def recording_rules(slo: SLO, windows: list[Duration]) -> list[Rule]:
     base = windows[0]
-    queries = queries_for(slo.sli, base, slo.grouping)
-    # Raw counters are read as exact deltas over the tile (model.counter_reads), so the ladder's tiles add up exactly.
-    if queries.total is None:  # a raw ratio: errors only, its total is one per evaluation
-        (errors_read,), total_read = exact_counter_reads((queries.errors,), base), None
-    else:
-        errors_read, total_read = exact_counter_reads((queries.errors, queries.total), base)
     sel = L.selector(slo.service, slo.name)
     errors, total = f"{L.ERRORS_RATE}{base}{sel}", f"{L.TOTAL_RATE}{base}{sel}"
+    # The total is recorded first: the errors rule takes it from there, so each raw series is read once.
+    queries = queries_for(slo.sli, base, slo.grouping, recorded_total=summed(total, slo.grouping))
+    # Raw counters are read as exact deltas over the tile (model.counter_reads), so the ladder's tiles add up exactly.
+    if queries.total is None:  # a raw ratio: errors only, its total is one per evaluation
+        (errors_read,), total_read = exact_counter_reads((queries.errors,), base), f"{errors} * 0 + 1"
+    else:
+        errors_read, total_read = exact_counter_reads((queries.errors, queries.total), base)
+    errors_rule: Rule = {"record": f"{L.ERRORS_RATE}{base}", "expr": errors_read, "labels": identity(slo, base)}
+    # A raw ratio has no event count: each evaluation counts as one, so
+    # longer windows average the ratio over time (see docs/windows.md).
+    total_rule: Rule = {"record": f"{L.TOTAL_RATE}{base}", "expr": total_read, "labels": identity(slo, base)}
+    # A raw ratio's total is computed from its errors; any other total is recorded first, for its errors rule.
+    first, second = (errors_rule, total_rule) if queries.total is None else (total_rule, errors_rule)
     rules: list[Rule] = [
-        {"record": f"{L.ERRORS_RATE}{base}", "expr": errors_read, "labels": identity(slo, base)},
-        {
-            "record": f"{L.TOTAL_RATE}{base}",
-            # A raw ratio has no event count: each evaluation counts as one, so
-            # longer windows average the ratio over time (see docs/windows.md).
-            "expr": total_read if total_read is not None else f"{errors} * 0 + 1",
-            "labels": identity(slo, base),
-        },
+        first,
+        second,
         {
             # `> 0` drops zero-traffic points instead of recording NaN.
             "record": L.error_ratio_series(base.text),
