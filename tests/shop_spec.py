@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from generator.pipeline import load_model
 from generator.targets.rules import render_rules
+from generator.tools.promtool_tests import run_rule_test
+from generator.tools.runner import ToolResult
 
 SPEC = """apiVersion: sloforge/v1
 kind: Service
@@ -48,3 +52,25 @@ def counter(increments: list[float], missing: range = range(0)) -> str:
         total += increment
         values.append("_" if step in missing else f"{total:g}")
     return " ".join(values)
+
+
+def run_expr_test(
+    directory: Path,
+    name: str,
+    series: list[dict],
+    checks: list[dict],
+    *,
+    rules: str = "groups: []\n",
+    interval: str = "1m",
+    evaluation_interval: str = "1m",
+) -> ToolResult:
+    """promtool's `checks` (promql_expr_test) over input `series` and `rules`, as `<name>.test.yaml` in `directory`."""
+    (directory / f"{name}.rules.yaml").write_text(rules, encoding="utf-8")
+    document = {
+        "rule_files": [f"{name}.rules.yaml"],
+        "evaluation_interval": evaluation_interval,
+        "tests": [{"interval": interval, "input_series": series, "promql_expr_test": checks}],
+    }
+    path = directory / f"{name}.test.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return run_rule_test(path)

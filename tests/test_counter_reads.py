@@ -11,12 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
-from shop_spec import SELECTOR, counter, shop_rules
+from shop_spec import SELECTOR, counter, run_expr_test, shop_rules
 
 from generator.model.counter_reads import exact_counter_reads
 from generator.targets import rules as rules_module
-from generator.tools.promtool_tests import run_rule_test
 from generator.units.durations import parse_duration
 
 FIVE = parse_duration("5m")
@@ -81,24 +79,11 @@ def test_counters_scraped_on_different_grids_keep_a_steady_ratio(tmp_path: Path,
         }
         for minute in range(10, 30)
     ]
-    (tmp_path / "rules.yaml").write_text("groups: []\n", encoding="utf-8")
-    document = {
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": "1m",
-                "input_series": [
-                    {"series": "lb_requests_total", "values": total_values},
-                    {"series": "app_ok_total", "values": good_values},
-                ],
-                "promql_expr_test": checks,
-            }
-        ],
-    }
-    path = tmp_path / "grids.test.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    result = run_rule_test(path)
+    series = [
+        {"series": "lb_requests_total", "values": total_values},
+        {"series": "app_ok_total", "values": good_values},
+    ]
+    result = run_expr_test(tmp_path, "grids", series, checks)
     assert result.ok, result.output
 
 
@@ -107,15 +92,8 @@ def _rules(tmp_path: Path) -> str:
 
 
 def _run(tmp_path: Path, rules: str, series: list[dict], checks: list[dict]) -> tuple[bool, str]:
-    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
-    document = {
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "30s",  # rules run at every half minute, between the 1-minute samples
-        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": checks}],
-    }
-    path = tmp_path / "offgrid.test.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    result = run_rule_test(path)
+    # rules run at every half minute, between the 1-minute samples
+    result = run_expr_test(tmp_path, "offgrid", series, checks, rules=rules, evaluation_interval="30s")
     return result.ok, result.output
 
 
@@ -225,15 +203,7 @@ def _grid_run(tmp_path: Path, compare: str) -> tuple[bool, str]:
         {"expr": compare, "eval_time": f"{minute}m", "exp_samples": [{"labels": "{}", "value": 0}]}
         for minute in range(23)
     ]
-    (tmp_path / "rules.yaml").write_text("groups: []\n", encoding="utf-8")
-    document = {
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": checks}],
-    }
-    path = tmp_path / "grid.test.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    result = run_rule_test(path)
+    result = run_expr_test(tmp_path, "grid", series, checks)
     return result.ok, result.output
 
 
@@ -250,18 +220,9 @@ def test_a_reset_the_resets_range_misses_never_makes_a_tile_negative(tmp_path: P
     same = f"round(1e9 * (({short_sighted}) - sum(rate(c[5m])))) or vector(-1)"
     checks = [{"expr": same, "eval_time": f"{m}m", "exp_samples": [{"labels": "{}", "value": 0}]} for m in range(9, 15)]
     negative = [{"expr": f"({unguarded}) < 0", "eval_time": "11m", "exp_samples": []}]
-    (tmp_path / "rules.yaml").write_text("groups: []\n", encoding="utf-8")
+    series = [{"series": "c", "values": values}]
     for name, cases, passes in (("guarded", checks, True), ("unguarded", negative, False)):
-        document = {
-            "rule_files": ["rules.yaml"],
-            "evaluation_interval": "1m",
-            "tests": [
-                {"interval": "1m", "input_series": [{"series": "c", "values": values}], "promql_expr_test": cases}
-            ],
-        }
-        path = tmp_path / f"{name}.test.yaml"
-        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-        result = run_rule_test(path)
+        result = run_expr_test(tmp_path, name, series, cases)
         assert result.ok is passes, result.output
 
 
@@ -282,20 +243,10 @@ def test_samples_closer_than_most_of_the_tile_are_read_by_rate(
     unguarded = exact.replace(" >= 225)", ")")
     assert unguarded != exact
     compare = f"round(1e9 * (({{}}) - ({original}))) or vector(-1)"
-    (tmp_path / "rules.yaml").write_text("groups: []\n", encoding="utf-8")
     for name, expr, passes in (("guarded", exact, True), ("unguarded", unguarded, False)):
         checks = [
             {"expr": compare.format(expr), "eval_time": at, "exp_samples": [{"labels": "{}", "value": 0}]}
             for at in eval_times
         ]
-        document = {
-            "rule_files": ["rules.yaml"],
-            "evaluation_interval": "1m",
-            "tests": [
-                {"interval": interval, "input_series": [{"series": "c", "values": values}], "promql_expr_test": checks}
-            ],
-        }
-        path = tmp_path / f"{name}.test.yaml"
-        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-        result = run_rule_test(path)
+        result = run_expr_test(tmp_path, name, [{"series": "c", "values": values}], checks, interval=interval)
         assert result.ok is passes, result.output

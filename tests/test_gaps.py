@@ -11,17 +11,16 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
-from shop_spec import SELECTOR, counter, shop_rules
+from shop_spec import SELECTOR, counter, run_expr_test, shop_rules
 
-from generator.tools.promtool_tests import run_rule_test
+from generator.tools.runner import ToolResult
 
 MINUTES = 240
 ERRORS_FROM = 120  # minute the errors start (10%: page-fast fires within ten minutes)
 HOLE = range(170, 180)  # ten minutes without a sample
 
 
-def _test_file(tmp_path: Path, rules: str, error_ratio: float) -> Path:
+def _run_gap(tmp_path: Path, rules: str, error_ratio: float) -> ToolResult:
     requests = 600.0
     bad = [requests * error_ratio if minute >= ERRORS_FROM else 0.0 for minute in range(MINUTES)]
     good = [requests - b for b in bad]
@@ -45,24 +44,11 @@ def _test_file(tmp_path: Path, rules: str, error_ratio: float) -> Path:
             )
     if not error_ratio:
         checks.append({"expr": 'ALERTS{alertstate="firing"}', "eval_time": f"{HOLE.stop + 15}m", "exp_samples": []})
-    document = {
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": "1m",
-                "input_series": [
-                    {"series": 'requests_total{code="500"}', "values": counter(bad, HOLE)},
-                    {"series": 'requests_total{code="200"}', "values": counter(good, HOLE)},
-                ],
-                "promql_expr_test": checks,
-            }
-        ],
-    }
-    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
-    path = tmp_path / "gap.test.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
+    series = [
+        {"series": 'requests_total{code="500"}', "values": counter(bad, HOLE)},
+        {"series": 'requests_total{code="200"}', "values": counter(good, HOLE)},
+    ]
+    return run_expr_test(tmp_path, "gap", series, checks, rules=rules)
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +57,12 @@ def rules(tmp_path_factory) -> str:
 
 
 def test_a_firing_page_stays_firing_through_a_hole(rules, tmp_path, promtool):
-    result = run_rule_test(_test_file(tmp_path, rules, 0.10))
+    result = _run_gap(tmp_path, rules, 0.10)
     assert result.ok, result.output
 
 
 def test_a_hole_in_clean_traffic_fires_nothing(rules, tmp_path, promtool):
-    result = run_rule_test(_test_file(tmp_path, rules, 0.0))
+    result = _run_gap(tmp_path, rules, 0.0)
     assert result.ok, result.output
 
 
@@ -87,7 +73,7 @@ def test_without_the_hold_the_hole_would_end_the_page(rules, tmp_path, promtool)
     unlatched = re.sub(r"\n(\s*)or\n\s*\(\n\s*max by \(.*?absent\([^\n]*\)\n\s*\)", "", unheld, flags=re.S)
     assert unheld != rules and unlatched != unheld and "absent(" in rules
     unheld = unlatched
-    result = run_rule_test(_test_file(tmp_path, unheld, 0.10))
+    result = _run_gap(tmp_path, unheld, 0.10)
     assert not result.ok
     assert "SLOBurnRatePageFast" in result.output
 
@@ -96,6 +82,6 @@ def test_without_the_zero_fallback_the_hole_would_empty_the_long_windows(rules, 
     """The window checks can fail: a sum of tiles without `or vector(0)` vanishes when one tile is missing."""
     bare = rules.replace(" or vector(0)", "")
     assert bare != rules
-    result = run_rule_test(_test_file(tmp_path, bare, 0.0))
+    result = _run_gap(tmp_path, bare, 0.0)
     assert not result.ok
     assert "ratio_rate1h" in result.output
