@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from bench.evaluation import TOLERANCE, Check, EvalResult, RunResult
 from bench.render_speed import RenderTiming
 from bench.rule_test_speed import RuleTestTiming
+from generator.targets import labels as L
 from generator.units.durations import format_duration, parse_duration
 
 RENDER_TARGET_SLOS, RENDER_TARGET_SECONDS = 5000, 10.0
@@ -164,6 +165,31 @@ def accuracy_verdict(ours: RunResult, naive: RunResult | None) -> list[str]:
     return lines
 
 
+def cost_ceiling(ours: RunResult, naive: RunResult) -> list[str]:
+    """How far below naive any rule set can get while it reads the raw counters every minute.
+
+    Naive's 5m ratio is its one read of the raw counters over the shortest
+    window, with `rate`: the least a rule set that pages within minutes must
+    also read each minute. Naive divided by it is the best ratio any such rule
+    set could reach, were all its other rules free.
+    """
+    floor = naive.per_rule.get(f"{L.ERROR_RATIO}5m", 0.0)
+    raw = sum(ours.per_rule.get(f"{name}5m", 0.0) for name in (L.ERRORS_RATE, L.TOTAL_RATE))
+    if not floor or not raw:
+        return []
+    rest = sum(ours.per_rule.values()) - raw
+    naive_total = sum(naive.per_rule.values())
+    return [
+        f"- The ceiling for any rule set that reads the raw counters each minute: naive's own 5m read of them "
+        f"(`{L.ERROR_RATIO}5m`, `rate` over errors and total) takes {floor:.4f} s per minute, 1/"
+        f"{ratio(naive_total, floor):.0f} of naive's {naive_total:.4f} s. A rule set made of that read alone would "
+        f"be at most **{ratio(naive_total, floor):.0f}x** cheaper than naive.",
+        f"- sloforge's exact raw reads (`{L.ERRORS_RATE}5m`, `{L.TOTAL_RATE}5m`) take {raw:.4f} s per minute, "
+        f"{ratio(raw, floor):.1f}x naive's `rate` read; all its other rules together {rest:.4f} s "
+        f"(naive / those: {ratio(naive_total, rest):.1f}x).",
+    ]
+
+
 def eval_section(result: EvalResult) -> list[str]:
     cfg, synth, prep = result.config, result.synth, result.prep
     runs = {run.name: run for run in result.runs}
@@ -198,6 +224,8 @@ def eval_section(result: EvalResult) -> list[str]:
                 else "."
             )
         )
+    if "naive" in runs:
+        lines += cost_ceiling(ours, runs["naive"])
     lines += ["", "Where the time goes (one table per rule set):", ""]
     for name in names:
         lines += _where_time_goes(runs[name])

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from bench.evaluation import TOLERANCE, Check, EvalConfig, EvalResult, Prep, RunResult
 from bench.render_speed import RenderTiming
-from bench.report import COST_TARGET, TITLES, accuracy_verdict, eval_section, markdown, render_section, sections_of
+from bench.report import (
+    COST_TARGET,
+    TITLES,
+    accuracy_verdict,
+    cost_ceiling,
+    eval_section,
+    markdown,
+    render_section,
+    sections_of,
+)
 from bench.synth import SynthConfig
 
 
@@ -87,3 +96,15 @@ def test_accuracy_verdict_covers_long_windows_and_naive():
     assert "**NOT met** (1h)" in lines[1]  # but naive's 1h is exact here
     worse = run("sloforge", [0.1], 1, [Check(key, "1h", 0, 0.0101, 0.01)])
     assert "**NOT met** (1h)" in accuracy_verdict(worse, None)[0]
+
+
+def test_cost_ceiling_is_naive_over_its_own_raw_read():
+    ours, naive = run("sloforge", [0.3], 100, []), run("naive", [0.6], 5000, [])
+    ours.per_rule = {"slo:sli_errors:rate5m": 0.1, "slo:sli_total:rate5m": 0.05, "slo:sli_error:ratio_rate1h": 0.05}
+    naive.per_rule = {"slo:sli_error:ratio_rate5m": 0.01, "slo:sli_error:ratio_rate3d": 0.59}
+    text = "\n".join(cost_ceiling(ours, naive))
+    assert "at most **60x** cheaper than naive" in text  # 0.6 / 0.01
+    assert "take 0.1500 s per minute, 15.0x naive's `rate` read" in text
+    assert "all its other rules together 0.0500 s (naive / those: 12.0x)" in text
+    naive.per_rule = {"slo:sli_error:ratio_rate3d": 0.59}
+    assert cost_ceiling(ours, naive) == []  # no 5m read measured: no ceiling claimed
