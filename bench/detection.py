@@ -14,11 +14,13 @@ import json
 import math
 import os
 import re
-import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+
+import click
 
 from bench.naive import render_naive
 from bench.pyrra import pyrra_windows, render_pyrra
@@ -339,20 +341,27 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "windows.md"
 SECTION = "Detection and reset per scenario"
 
 
-def main() -> None:
-    """`python -m bench.detection`: run every scenario, write the tables into the results and docs/windows.md."""
-    import time
-
+@click.command()
+@click.argument("only", nargs=-1)
+def main(only: tuple[str, ...]) -> None:
+    """Run every standard scenario (or those whose names start with ONLY) and write the tables
+    into bench/results/latest.md and docs/windows.md."""
+    names = [scenario.name for scenario in standard_scenarios(Decimal("0.001"))]
+    unknown = [prefix for prefix in only if not any(name.startswith(prefix) for name in names)]
+    if unknown:
+        raise click.BadParameter(
+            f"no scenario starts with {', '.join(map(repr, unknown))}; scenarios: {', '.join(names)}",
+            param_hint="ONLY",
+        )
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = f"load average {os.getloadavg()[0]:.1f}"
-    only = tuple(sys.argv[1:])  # scenario name prefixes; none: all of them
     result = run(Path(__file__).resolve().parent / ".work" / "detection", only=only)
     command = " ".join(["python -m bench.detection", *(repr(name) for name in only)])
     body = f"_Measured {started} ({load}) with `{command}`._\n\n" + markdown(result)
     title = os.environ.get("DETECTION_SECTION", SECTION)  # runs of a few scenarios each can fill their own section
     for path in (RESULTS, DOCS):
         write_section(path, title, body)
-    print(body)
+    click.echo(body)
 
 
 if __name__ == "__main__":

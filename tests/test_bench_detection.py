@@ -46,3 +46,19 @@ def test_promtool_report_is_read_back(tmp_path, promtool):
     got = parse_detections(run_promtool(["test", "rules", str(tmp_path / "t.test.yaml")], "t").output)
     assert got["max(c)"] == 7.5  # 0, 2.5, 5, 7.5, 7.5, 7.5
     assert got.get("max(nothing)") is None
+
+
+def test_an_unknown_scenario_or_help_runs_nothing_and_writes_nothing(tmp_path, monkeypatch):
+    """`python -m bench.detection --help` once overwrote the results with empty tables."""
+    from click.testing import CliRunner
+
+    from bench import detection
+
+    monkeypatch.setattr(detection, "RESULTS", tmp_path / "latest.md")
+    monkeypatch.setattr(detection, "DOCS", tmp_path / "windows.md")
+    monkeypatch.setattr(detection, "run", lambda *args, **kwargs: (_ for _ in ()).throw(AssertionError("ran")))
+    unknown = CliRunner().invoke(detection.main, ["nonsense"])
+    assert unknown.exit_code == 2 and "nonsense" in unknown.output and "100% errors" in unknown.output
+    shown = CliRunner().invoke(detection.main, ["--help"])
+    assert shown.exit_code == 0 and "scenario" in shown.output.lower()
+    assert list(tmp_path.iterdir()) == []
