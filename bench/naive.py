@@ -8,6 +8,8 @@ with sloforge's history (`bench.recorded`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from generator.model.slo import SLO, EventsSLI, Model
 from generator.spec.promql import substitute_window
 from generator.targets import labels as L
@@ -53,25 +55,44 @@ def naive_recording_rules(slo: SLO) -> list[dict]:
     return rules
 
 
+def unguarded(model: Model) -> Model:
+    """The model with sloforge's low-traffic guards off: Sloth has none, and they read rungs naive never records."""
+    services = tuple(
+        replace(
+            service,
+            slos=tuple(
+                replace(slo, min_total_events=0, tiers=tuple(replace(tier, min_bad_events=0) for tier in slo.tiers))
+                for slo in service.slos
+            ),
+        )
+        for service in model.services
+    )
+    return replace(model, services=services)
+
+
 def naive_group(slo: SLO, model: Model) -> dict:
     settings = model.settings
     base = windows_of(slo)[0]
+    sel = L.selector(slo.service, slo.name)
     missing = missing_sli_rule(slo, base, settings)
-    missing["expr"] = f"absent({L.error_ratio_series(base.text)}{L.selector(slo.service, slo.name)})"
+    # naive records no 5m total: "no data" is its 5m ratio missing, for SLOSLIMissing and the alerts' blind-SLI latch
+    no_data = (f"absent({L.TOTAL_RATE}{base}{sel})", f"absent({L.error_ratio_series(base.text)}{sel})")
+    missing["expr"] = no_data[1]
+    alerts = [alert_rule(slo, tier, settings) for tier in slo.tiers]
     return {
         "name": group_name(slo),
         "interval": settings.evaluation_interval.text,
         "rules": naive_recording_rules(slo)
         + metadata_rules(slo)
-        + [alert_rule(slo, tier, settings) for tier in slo.tiers]
+        + [{**alert, "expr": alert["expr"].replace(*no_data)} for alert in alerts]
         + [missing],
     }
 
 
 def render_naive(model: Model) -> dict[str, str]:
-    """{relative path: rule file}, one file per service like sloforge's."""
+    """{relative path: rule file}, one file per service like sloforge's (its alerts without the low-traffic guard)."""
     files = {}
-    for service in model.services:
+    for service in unguarded(model).services:
         groups = [naive_group(slo, model) for slo in service.slos]
         files[f"{service.name}.yaml"] = dump_yaml({"groups": groups}, "Naive rule set for the sloforge benchmark.")
     return files
