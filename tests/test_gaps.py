@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from shop_spec import SELECTOR, counter, run_expr_test, shop_rules
+from shop_spec import GOOD_SPEC, SELECTOR, SPEC, counter, run_expr_test, shop_rules
 
 from generator.tools.runner import ToolResult
 
@@ -85,3 +85,29 @@ def test_without_the_zero_fallback_the_hole_would_empty_the_long_windows(rules, 
     result = _run_gap(tmp_path, bare, 0.0)
     assert not result.ok
     assert "ratio_rate1h" in result.output
+
+
+@pytest.mark.parametrize("spec", [SPEC, GOOD_SPEC], ids=["errors-and-total", "good-and-total"])
+def test_after_a_restart_the_errors_wait_for_raw_data(tmp_path, promtool, spec):
+    """A restarted Prometheus writes no stale markers for what it recorded before, so for up to 5 minutes a lookup
+    of a recorded series still finds its pre-restart value while the raw reads are empty. An errors rule that took
+    the recorded total then wrote 0 errors (a firing page resolved) or, for good/total SLIs, the whole total as
+    errors (a false page). The raw-reading rules read raw series only, so nothing is recorded until data is back.
+
+    promtool cannot restart; a sample of the recorded total at the first evaluation after the restart (185m)
+    stands in for the pre-restart one it would still find."""
+    rules = shop_rules(tmp_path / "specs", spec)
+    scrapes = [600.0] * 181 + [0.0] * 5 + [600.0] * 30  # no scrape between 181m and 185m
+    down = range(181, 186)
+    series = [
+        {"series": 'requests_total{code="200"}', "values": counter(scrapes, down)},
+        {"series": 'requests_total{code="500"}', "values": counter([0.0] * len(scrapes), down)},
+        {"series": f'slo:sli_total:rate5m{SELECTOR[:-1]},slo_window="5m"}}', "values": "_x185 10"},
+    ]
+    checks = [{"expr": f"slo:sli_errors:rate5m{SELECTOR}", "eval_time": "185m", "exp_samples": []}]
+    checks += [
+        {"expr": 'ALERTS{alertname=~"SLOBurnRate.*"}', "eval_time": f"{minute}m", "exp_samples": []}
+        for minute in range(185, 200)
+    ]
+    result = run_expr_test(tmp_path, "restart", series, checks, rules=rules)
+    assert result.ok, result.output

@@ -27,6 +27,7 @@ class SLIQueries:
     errors: str  # bad events per second over the window (never absent when total is present)
     total: str | None  # all events per second; None: one event per recorded errors sample (raw ratios)
     good: str | None = None  # good events, where the SLI has them (dashboards, runbooks)
+    bad: str | None = None  # bad events as the spec reads them, where it has them (errors is `bad or 0 * total`)
     traffic_weighted: bool = True  # False for raw ratios: long windows average over time
 
 
@@ -68,32 +69,25 @@ def _matchers(*parts: str) -> str:
     return "{" + ",".join(part for part in parts if part) + "}"
 
 
-def queries_for(
-    sli: SLI, window: Duration, grouping: tuple[str, ...] = (), recorded_total: str | None = None
-) -> SLIQueries:
-    """The SLI's errors and total over `window`: one series, or one per group (`sum by (grouping)`).
-
-    `recorded_total`, when given, is what the errors query takes the total
-    from (the total a rule recorded just before it in the same evaluation),
-    so the raw total is read once per evaluation rather than once per query.
-    """
+def queries_for(sli: SLI, window: Duration, grouping: tuple[str, ...] = ()) -> SLIQueries:
+    """The SLI's errors and total over `window`: one series, or one per group (`sum by (grouping)`)."""
     w, by = window.text, by_clause(grouping)
     if isinstance(sli, EventsSLI):
         total = summed(substitute_window(sli.total, w), grouping)
         if sli.errors is not None:
             errors = summed(substitute_window(sli.errors, w), grouping)
-            return SLIQueries(errors=f"{errors} or (0 * {recorded_total or total})", total=total)
+            return SLIQueries(errors=bad_or_zero(errors, total), total=total, bad=errors)
         good = summed(substitute_window(sli.good or "", w), grouping)
-        return SLIQueries(errors=_bad_from_good(good, recorded_total or total), total=total, good=good)
+        return SLIQueries(errors=bad_from_good(good, total, total), total=total, good=good)
     if isinstance(sli, LatencySLI):
         total = f"sum{by}(rate({sli.histogram}_count{_matchers(sli.selector)}[{w}]))"
         good = f"sum{by}(rate({sli.histogram}_bucket{_matchers(sli.selector, le_matcher(sli.threshold))}[{w}]))"
-        return SLIQueries(errors=_bad_from_good(good, recorded_total or total), total=total, good=good)
+        return SLIQueries(errors=bad_from_good(good, total, total), total=total, good=good)
     if isinstance(sli, BoolGaugeSLI):
         # Each sample is one event; counts per window rather than per second.
         total = f"sum{by}(count_over_time({sli.metric}[{w}]))"
         good = f"sum{by}(sum_over_time({sli.metric}[{w}]))"
-        return SLIQueries(errors=_bad_from_good(good, recorded_total or total), total=total, good=good)
+        return SLIQueries(errors=bad_from_good(good, total, total), total=total, good=good)
     assert isinstance(sli, RawSLI)
     # A ratio cannot be split: record it as errors with a total of 1 per
     # evaluation, so long windows become its time average. `>= 0` drops NaN.
@@ -123,5 +117,17 @@ def events_per_sample(sli: SLI, window: Duration) -> Decimal | None:
     return seconds
 
 
-def _bad_from_good(good: str, total: str) -> str:
-    return f"clamp_min({total} - ({good} or (0 * {total})), 0)"
+def bad_or_zero(bad: str, presence: str) -> str:
+    """Bad events, 0 where `presence` (the total) has traffic but no bad event was counted."""
+    return f"{bad} or (0 * {presence})"
+
+
+def bad_from_good(good: str, total: str, presence: str) -> str:
+    """Total minus good events; `presence` (any spelling of the total) stands in for good where none was counted.
+
+    The recorded rules pass the plain `rate` of the total as `presence`: it
+    is present exactly where the exact read is (model.counter_reads) at a
+    fraction of its cost, and it reads raw data only, so what the errors rule
+    records never depends on another rule's output or on when it was written.
+    """
+    return f"clamp_min({total} - ({good} or (0 * {presence})), 0)"

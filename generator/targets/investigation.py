@@ -25,7 +25,7 @@ def recorded_series(slo: SLO) -> list[str]:
 
 
 def raw_queries(slo: SLO) -> dict[str, str]:
-    """The SLI's own PromQL over the shortest window, exactly as the rules read it."""
+    """The SLI's own PromQL over the shortest window, with `rate` as the spec has it (the rules read exact deltas)."""
     queries = queries_for(slo.sli, windows_of(slo)[0], slo.grouping)
     found = {"errors": queries.errors, "total": queries.total, "good": queries.good}
     return {key: value for key, value in found.items() if value}

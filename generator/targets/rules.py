@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from generator.model.counter_reads import exact_counter_reads
 from generator.model.severity import missing_sli_class
-from generator.model.sli_queries import by_clause, events_per_sample, queries_for, summed
+from generator.model.sli_queries import (
+    SLIQueries,
+    bad_from_good,
+    bad_or_zero,
+    by_clause,
+    events_per_sample,
+    queries_for,
+)
 from generator.model.slo import SLO, Model, Service, Settings, Tier
 from generator.model.windows import HOLD_MS, Tiling, rungs_needed, tiling, windows_of
 from generator.targets import labels as L
@@ -77,22 +84,16 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[Rule]:
     base = windows[0]
     sel = L.selector(slo.service, slo.name)
     errors, total = f"{L.ERRORS_RATE}{base}{sel}", f"{L.TOTAL_RATE}{base}{sel}"
-    # The total is recorded first: the errors rule takes it from there, so each raw series is read once.
-    queries = queries_for(slo.sli, base, slo.grouping, recorded_total=summed(total, slo.grouping))
-    # Raw counters are read as exact deltas over the tile (model.counter_reads), so the ladder's tiles add up exactly.
-    if queries.total is None:  # a raw ratio: errors only, its total is one per evaluation
-        (errors_read,), total_read = exact_counter_reads((queries.errors,), base), f"{errors} * 0 + 1"
-    else:
-        errors_read, total_read = exact_counter_reads((queries.errors, queries.total), base)
-    errors_rule: Rule = {"record": f"{L.ERRORS_RATE}{base}", "expr": errors_read, "labels": identity(slo, base)}
-    # A raw ratio has no event count: each evaluation counts as one, so
-    # longer windows average the ratio over time (see docs/windows.md).
-    total_rule: Rule = {"record": f"{L.TOTAL_RATE}{base}", "expr": total_read, "labels": identity(slo, base)}
-    # A raw ratio's total is computed from its errors; any other total is recorded first, for its errors rule.
-    first, second = (errors_rule, total_rule) if queries.total is None else (total_rule, errors_rule)
+    errors_read, total_read = raw_reads(queries_for(slo.sli, base, slo.grouping), base)
     rules: list[Rule] = [
-        first,
-        second,
+        {"record": f"{L.ERRORS_RATE}{base}", "expr": errors_read, "labels": identity(slo, base)},
+        {
+            "record": f"{L.TOTAL_RATE}{base}",
+            # A raw ratio has no event count: each evaluation counts as one, so
+            # longer windows average the ratio over time (see docs/windows.md).
+            "expr": f"{errors} * 0 + 1" if total_read is None else total_read,
+            "labels": identity(slo, base),
+        },
         {
             # `> 0` drops zero-traffic points instead of recording NaN.
             "record": L.error_ratio_series(base.text),
@@ -126,6 +127,27 @@ def recording_rules(slo: SLO, windows: list[Duration]) -> list[Rule]:
             expr = f"sum_over_time({errors}[{window}])\n/\n(sum_over_time({total}[{window}]) > 0)"
         rules.append({"record": L.error_ratio_series(window.text), "expr": expr, "labels": identity(slo, window)})
     return rules
+
+
+def raw_reads(queries: SLIQueries, base: Duration) -> tuple[str, str | None]:
+    """The errors and the total over the shortest window (no total for a raw ratio), the only reads of raw series.
+
+    Every counter is read exact (model.counter_reads), so the tiles add up;
+    all or nothing per SLI. The total appears in the errors only to say where
+    there is traffic (`or 0 * total`): there it is the spec's plain `rate`,
+    present exactly where the exact read is, at a fraction of its cost. Only
+    raw series are read: the errors never depend on what another rule
+    recorded, or when.
+    """
+    if queries.total is None:  # a raw ratio: errors only, its total is one per evaluation
+        (errors,) = exact_counter_reads((queries.errors,), base)
+        return errors, None
+    if queries.bad is not None:
+        bad, total = exact_counter_reads((queries.bad, queries.total), base)
+        return bad_or_zero(bad, queries.total), total
+    assert queries.good is not None
+    good, total = exact_counter_reads((queries.good, queries.total), base)
+    return bad_from_good(good, total, queries.total), total
 
 
 def duration_of(millis: int) -> Duration:
