@@ -37,6 +37,28 @@ def batched_rung(name: str, rung: str, lower: str, lower_ms: int, count: int) ->
     return f"({' + '.join(terms)}) / {count}"
 
 
+PLAN = {  # rung -> (lower, lower_ms, count), from the rendered expressions
+    "30m": ("5m", 300_000, 6),
+    "1h": ("30m", 1_800_000, 2),
+    "2h": ("1h", 3_600_000, 2),
+    "6h": ("2h", 7_200_000, 3),
+    "1d": ("6h", 21_600_000, 4),
+    "3d": ("1d", 86_400_000, 3),
+}
+
+
+def rung_rules(groups: list[dict]) -> dict[str, list[tuple[str, tuple[str, str]]]]:
+    """record -> per-SLO (expression, SLO) of the ladder's rungs (the 5m raw reads, which use `offset` too, are no rung)."""
+    rungs: dict[str, list[tuple[str, tuple[str, str]]]] = {}
+    for group in groups:
+        for rule in group["rules"]:
+            record = rule.get("record", "")
+            if record.startswith(("slo:sli_errors:rate", "slo:sli_total:rate")) and record.rsplit("rate", 1)[1] in PLAN:
+                key = (rule["labels"]["slo_service"], rule["labels"]["slo_name"])
+                rungs.setdefault(record, []).append((rule["expr"], key))
+    return rungs
+
+
 def timed(server: prom.Prometheus, expr: str, at: float) -> tuple[float, int, list[dict]]:
     """Median engine evaluation seconds over REPEAT runs, samples, result."""
     seconds, samples, result = [], 0, []
@@ -54,21 +76,7 @@ def timed(server: prom.Prometheus, expr: str, at: float) -> tuple[float, int, li
 def main(ago: int) -> None:
     rules = sorted((WORK / "rules" / "sloforge").glob("*.yaml"))
     groups = [g for path in rules for g in yaml.safe_load(path.read_text())["groups"]]
-    rungs: dict[str, list[tuple[str, tuple[str, str]]]] = {}  # record -> per-SLO (expression, SLO)
-    for group in groups:
-        for rule in group["rules"]:
-            record = rule.get("record", "")
-            if record.startswith(("slo:sli_errors:rate", "slo:sli_total:rate")) and "offset" in rule["expr"]:
-                key = (rule["labels"]["slo_service"], rule["labels"]["slo_name"])
-                rungs.setdefault(record, []).append((rule["expr"], key))
-    plan = {  # rung -> (lower, lower_ms, count), from the rendered expressions
-        "30m": ("5m", 300_000, 6),
-        "1h": ("30m", 1_800_000, 2),
-        "2h": ("1h", 3_600_000, 2),
-        "6h": ("2h", 7_200_000, 3),
-        "1d": ("6h", 21_600_000, 4),
-        "3d": ("1d", 86_400_000, 3),
-    }
+    rungs = rung_rules(groups)
     config = prom.write_config(WORK / "whatif.yml", None, None)
     lines = [
         f"| rung rule | per-SLO rules ({len(groups)} SLOs): eval time | samples | one batched rule: eval time | "
@@ -85,7 +93,7 @@ def main(ago: int) -> None:
             per_slo = [timed(server, expr, at) for expr, _ in exprs]
             ours = sum(s for s, _, _ in per_slo)
             ours_samples = sum(n for _, n, _ in per_slo)
-            lower, lower_ms, count = plan[rung]
+            lower, lower_ms, count = PLAN[rung]
             batch, batch_samples, batch_result = timed(server, batched_rung(name, rung, lower, lower_ms, count), at)
             got = {(r["metric"]["slo_service"], r["metric"]["slo_name"]): float(r["value"][1]) for r in batch_result}
             worst = 0.0
