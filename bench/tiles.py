@@ -194,10 +194,12 @@ def summary(d: Diagnosis) -> list[str]:
         f"- The live 5m tiles are not the exact 5m rates: over {d.live_tiles} live evaluations, the 5m total rate is "
         f"off by {statistics.median(d.live_total_error) * 100:.2f}% at the median and up to "
         f"{max(d.live_total_error) * 100:.2f}%, the 5m error rate by {statistics.median(d.live_errors_error) * 100:.2f}% "
-        f"(median) and up to {max(d.live_errors_error) * 100:.2f}%. {d.four_minute_share * 100:.0f}% of them equal the "
-        "4-minute increase / 240 s: evaluated off the 1-minute sample grid, `rate(raw[5m])` sees 5 samples spanning "
-        "4 minutes and extrapolates, so each live tile weighs 4 of its 5 minutes. Backfilled tiles (computed on the "
-        "grid) are exact.",
+        f"(median) and up to {max(d.live_errors_error) * 100:.2f}%; {d.four_minute_share * 100:.0f}% of them equal "
+        "the increase over the 4 minutes before the evaluation / 240 s (what `rate(raw[5m])` reads off the sample "
+        "grid). A tile misses part of its 5 minutes when the evaluation falls between samples and the read is "
+        "`rate`, or when a sample stamped before the evaluation is stored after it (an exporter's own timestamps, "
+        "remote write): the tile then ends a sample early (docs/windows.md). Backfilled tiles (computed on the grid) "
+        "are exact.",
         "- With each live 5m tile replaced by the exact 5m rate of its minute, the same replay gives (relative error "
         "against the exact ratio, per window):",
         "",
