@@ -134,8 +134,9 @@ def raw_reads(queries: SLIQueries, base: Duration) -> tuple[str, str | None]:
 
     Every counter is read exact (model.counter_reads), so the tiles add up;
     all or nothing per SLI. The total appears in the errors only to say where
-    there is traffic (`or 0 * total`): there it is the spec's plain `rate`,
-    present exactly where the exact read is, at a fraction of its cost. Only
+    there is traffic (`or 0 * total`): there it is the total as the spec
+    reads it (its `rate`), present exactly where the exact read is, at a
+    fraction of its cost. Only
     raw series are read: the errors never depend on what another rule
     recorded, or when.
     """
