@@ -19,6 +19,8 @@ import click
 import yaml
 
 from bench import prom
+from generator.model.windows import DAY_MS, rungs_needed, tiling
+from generator.targets import labels as L
 from generator.units.durations import format_duration
 
 HERE = Path(__file__).resolve().parent
@@ -37,14 +39,20 @@ def batched_rung(name: str, rung: str, lower: str, lower_ms: int, count: int) ->
     return f"({' + '.join(terms)}) / {count}"
 
 
-PLAN = {  # rung -> (lower, lower_ms, count), from the rendered expressions
-    "30m": ("5m", 300_000, 6),
-    "1h": ("30m", 1_800_000, 2),
-    "2h": ("1h", 3_600_000, 2),
-    "6h": ("2h", 7_200_000, 3),
-    "1d": ("6h", 21_600_000, 4),
-    "3d": ("1d", 86_400_000, 3),
-}
+BASE_MS = 300_000  # the bench specs' shortest window
+
+
+def _plan() -> dict[str, tuple[str, int, int]]:
+    """rung -> (the rung below it, its length, tiles): the ladder's own tiling (model.windows)."""
+    plan = {}
+    for rung_ms in rungs_needed([DAY_MS * 30], BASE_MS):
+        tiles = tiling(rung_ms, BASE_MS)
+        assert tiles is not None
+        plan[format_duration(rung_ms)] = (format_duration(tiles.rung_ms), tiles.rung_ms, tiles.count)
+    return plan
+
+
+PLAN = _plan()
 
 
 def rung_rules(groups: list[dict]) -> dict[str, list[tuple[str, tuple[str, str]]]]:
@@ -53,7 +61,7 @@ def rung_rules(groups: list[dict]) -> dict[str, list[tuple[str, tuple[str, str]]
     for group in groups:
         for rule in group["rules"]:
             record = rule.get("record", "")
-            if record.startswith(("slo:sli_errors:rate", "slo:sli_total:rate")) and record.rsplit("rate", 1)[1] in PLAN:
+            if record.startswith((L.ERRORS_RATE, L.TOTAL_RATE)) and record.rsplit("rate", 1)[1] in PLAN:
                 key = (rule["labels"]["slo_service"], rule["labels"]["slo_name"])
                 rungs.setdefault(record, []).append((rule["expr"], key))
     return rungs
