@@ -1,7 +1,17 @@
-"""Feeds the newest samples live: serves each series' latest grid sample with its timestamp.
+"""Feeds the samples live: serves each series' next grid sample with its timestamp, a little ahead of time.
 
 Prometheus scrapes this every 15s; with explicit timestamps the live samples
 land exactly on the synthetic grid, so the truth stays exact after the backfill ends.
+
+A sample is served `LEAD` seconds before its timestamp, so the scrape that
+stores it comes before every rule group's evaluation at or after it.
+Served from its timestamp on, it was stored up to 15 s late, and the groups
+that evaluated in between read the sample before it: their tile ended a
+sample early, and the minute between two tiles was extrapolated over, as
+`rate` does (docs/windows.md, "Samples that arrive after the evaluation").
+That measures the scrape phase, which changed with the feed's port from run
+to run, not the rules. Prometheus stores scraped samples up to 10 minutes
+ahead; a query at t still reads only samples at or before t.
 """
 
 from __future__ import annotations
@@ -13,7 +23,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
+from bench.prom import SCRAPE_INTERVAL
 from bench.synth import SLOCounters, SynthConfig, exposition_lines, series_prefixes
+
+LEAD = SCRAPE_INTERVAL + 5  # seconds: one scrape interval, plus time for a slow scrape to finish
 
 
 class Feed:
@@ -26,7 +39,7 @@ class Feed:
         self.served = 0
 
     def body(self, now: float) -> bytes:
-        k = self.config.index_at(now)
+        k = self.config.index_at(now + LEAD)
         with self._lock:
             if self._cache is None or self._cache[0] != k:
                 ts = f" {self.config.time_of(k) * 1000}\n"

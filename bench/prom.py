@@ -18,6 +18,8 @@ from pathlib import Path
 
 from generator.tools.servers import Process, find_binary, free_port, start, stop, wait_ready
 
+SCRAPE_INTERVAL = 15  # seconds between scrapes of the live feed (bench.exporter)
+
 
 @dataclass
 class Prometheus:
@@ -127,7 +129,7 @@ def _flag(server: Prometheus, prefix: str) -> str:
 
 
 def write_config(path: Path, rule_glob: str | None, scrape_target: str | None) -> Path:
-    lines = ["global:", "  scrape_interval: 15s", "  evaluation_interval: 1m"]
+    lines = ["global:", f"  scrape_interval: {SCRAPE_INTERVAL}s", "  evaluation_interval: 1m"]
     if rule_glob:
         lines += ["rule_files:", f"  - {json.dumps(rule_glob)}"]
     if scrape_target:
@@ -135,7 +137,7 @@ def write_config(path: Path, rule_glob: str | None, scrape_target: str | None) -
             "scrape_configs:",
             "  - job_name: bench",
             "    honor_timestamps: true",
-            "    scrape_timeout: 14s",
+            f"    scrape_timeout: {SCRAPE_INTERVAL - 1}s",
             f"    static_configs: [{{targets: [{json.dumps(scrape_target)}]}}]",
             "    metric_relabel_configs:",
             "      # the backfilled series have no job/instance labels; keep them one series",
