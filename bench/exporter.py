@@ -5,13 +5,16 @@ land exactly on the synthetic grid, so the truth stays exact after the backfill 
 
 A sample is served `LEAD` seconds before its timestamp, so the scrape that
 stores it comes before every rule group's evaluation at or after it.
-Served from its timestamp on, it was stored up to 15 s late, and the groups
-that evaluated in between read the sample before it: their tile ended a
-sample early, and the minute between two tiles was extrapolated over, as
-`rate` does (docs/windows.md, "Samples that arrive after the evaluation").
-That measures the scrape phase, which changed with the feed's port from run
-to run, not the rules. Prometheus stores scraped samples up to 10 minutes
-ahead; a query at t still reads only samples at or before t.
+Prometheus stores scraped samples up to 10 minutes ahead, and a query at t
+still reads only samples at or before t. Until 2026-12-03 a sample was
+served only from its timestamp on, so it was stored up to 15 s late; the
+groups that evaluated in between read the sample before it, their tile
+ended a sample early, and the minute between two tiles was extrapolated
+over, as `rate` does. Which groups that hit depended on the feed's port
+(the scrape phase), so the accuracy changed from run to run. Samples
+stored late are a real case (federation, remote write), documented in
+docs/windows.md, "Samples that arrive after the evaluation"; this feed
+measures the rules with timely data.
 """
 
 from __future__ import annotations

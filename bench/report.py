@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from bench.evaluation import TOLERANCE, Check, EvalResult, RunResult
+from bench.exporter import LEAD
 from bench.render_speed import RenderTiming
 from bench.rule_test_speed import RuleTestTiming
 from generator.targets import labels as L
@@ -154,7 +155,8 @@ def accuracy_verdict(ours: RunResult, naive: RunResult | None) -> list[str]:
     ]
     tol = f"{TOLERANCE * 100:g}%"
     lines = [
-        f"- Every sloforge window of 1h or longer within {tol} of the exact ratio at every sampled instant: "
+        f"- Every sloforge window of 1h or longer within {tol} of the exact ratio at every sampled instant, "
+        "with every sample stored before the evaluations that read it: "
         + ("**met**." if not misses else f"**NOT met** ({', '.join(misses)}).")
     ]
     if naive:
@@ -199,7 +201,10 @@ def eval_section(result: EvalResult) -> list[str]:
         TITLES[2],
         "",
         f"**Scale: {cfg.slos} SLOs x {synth.series_per_slo} raw series** ({synth.pods} pods x 5 status codes), one "
-        f"sample per {synth.step}s, {cfg.days} days of history plus a live feed. {prep.raw_samples:,} raw samples and "
+        f"sample per {synth.step}s, {cfg.days} days of history plus a live feed that serves each sample {LEAD} s "
+        "before its timestamp, so it is stored before every evaluation at or after it (samples stored late, as with "
+        "federation or remote write, are not measured here: docs/windows.md). "
+        f"{prep.raw_samples:,} raw samples and "
         f"{prep.recorded_samples:,} samples of sloforge's recorded series (every rung of the ladder: the 5m rates and "
         f"the 30m, 1h, 2h, 6h, 1d and 3d rungs, errors and totals, and the 5m ratio), computed from the synthetic "
         f"counters in {prep.rules_seconds:.0f} s and backfilled together with `promtool tsdb create-blocks-from "

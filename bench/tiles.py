@@ -174,7 +174,7 @@ def summary(d: Diagnosis) -> list[str]:
         "",
         (
             f"- The replay reproduces the recorded windows: {d.replayed} values, largest relative difference "
-            f"{d.replay_gap:.1e}. So the ladder did what it should; the error is in what it was given."
+            f"{d.replay_gap:.1e}. So the ladder did what it should: any error is in the 5m tiles it was given."
             if d.replay_gap < 1e-9
             else f"- The replay does not fully reproduce the recorded windows ({d.replayed} values, largest relative "
             f"difference {d.replay_gap:.1e}): some lookups found other samples than the model assumes."
