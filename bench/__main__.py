@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bench import evaluation, render_speed, report, rule_test_speed, tiles
+from bench import evaluation, exporter, render_speed, report, rule_test_speed, tiles
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -38,6 +38,14 @@ def _version(tool: str) -> str:
 @click.option("--days", default=30, show_default=True, help="Days of backfilled history.")
 @click.option("--cycles", default=5, show_default=True, help="Measured evaluation cycles (1 min each) per rule set.")
 @click.option("--warmup", default=2, show_default=True, help="Warm-up cycles before measuring.")
+@click.option(
+    "--feed-lead",
+    type=click.IntRange(-300, 300),
+    default=exporter.LEAD,
+    show_default=True,
+    help="Seconds before its timestamp the live feed serves each sample; negative: that many seconds after "
+    "(late-stored data, as with remote write).",
+)
 @click.option("--render-sizes", default="100,1000,5000", show_default=True, help="SLO counts for render throughput.")
 @click.option("--rule-test-slos", default=4, show_default=True, help="SLOs for the promtool test rules timing.")
 @click.option("--skip-eval", is_flag=True, help="Skip the Prometheus evaluation benchmark (the slow part).")
@@ -47,7 +55,7 @@ def _version(tool: str) -> str:
     "--out", type=click.Path(path_type=Path), default=RESULTS, show_default=True, help="Markdown results file."
 )
 def main(
-    slos, pods, days, cycles, warmup, render_sizes, rule_test_slos, skip_eval, skip_render, report_only, out
+    slos, pods, days, cycles, warmup, feed_lead, render_sizes, rule_test_slos, skip_eval, skip_render, report_only, out
 ) -> None:
     """Benchmarks: render throughput, promtool rule-test time, and rule evaluation cost vs naive rules."""
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -72,7 +80,9 @@ def main(
     if report_only:
         result, stamp = pickle.loads(SAVED.read_bytes())
     elif not skip_eval:
-        config = evaluation.EvalConfig(slos=slos, pods=pods, days=days, cycles=cycles, warmup_cycles=warmup)
+        config = evaluation.EvalConfig(
+            slos=slos, pods=pods, days=days, cycles=cycles, warmup_cycles=warmup, feed_lead=feed_lead
+        )
         result = evaluation.run(config, WORK / "prometheus", _log)
         ended = time.strftime("%H:%M UTC", time.gmtime())
         stamp = stamp.replace(

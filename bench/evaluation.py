@@ -63,6 +63,7 @@ class EvalConfig:
     cycles: int = 5
     horizon: int = 8 * 3600  # the synthetic data runs this far past the start, for the live part
     seed: int = 7
+    feed_lead: int = exporter.LEAD  # seconds the live feed serves a sample before its timestamp (< 0: after)
 
 
 @dataclass
@@ -166,7 +167,7 @@ def run(config: EvalConfig, work: Path, log: Log) -> EvalResult:
     log(f"recorded history: {len(history)} series computed in {history_seconds:.1f}s")
     prep = _backfill(synth, slos, history, first, work, data, rule_dirs["sloforge"], log)
     prep.rules_seconds = history_seconds
-    feed = exporter.Feed(synth, slos)
+    feed = exporter.Feed(synth, slos, lead=config.feed_lead)
     runs = []
     with exporter.serving(feed) as target:
         for name in RULE_SETS:

@@ -33,16 +33,18 @@ LEAD = SCRAPE_INTERVAL + 5  # seconds: one scrape interval, plus time for a slow
 
 
 class Feed:
-    def __init__(self, config: SynthConfig, slos: list[SLOCounters]) -> None:
+    def __init__(self, config: SynthConfig, slos: list[SLOCounters], lead: float = LEAD) -> None:
+        """`lead`: seconds before its timestamp a sample is served; negative serves it that long after (late data)."""
         self.config = config
         self.slos = slos
+        self.lead = lead
         self.prefixes = [series_prefixes(config, slo) for slo in slos]
         self._cache: tuple[int, bytes] | None = None
         self._lock = threading.Lock()
         self.served = 0
 
     def body(self, now: float) -> bytes:
-        k = self.config.index_at(now + LEAD)
+        k = self.config.index_at(now + self.lead)
         with self._lock:
             if self._cache is None or self._cache[0] != k:
                 ts = f" {self.config.time_of(k) * 1000}\n"

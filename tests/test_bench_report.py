@@ -10,6 +10,7 @@ from bench.report import (
     accuracy_verdict,
     cost_ceiling,
     eval_section,
+    feed_phrase,
     markdown,
     render_section,
     sections_of,
@@ -96,6 +97,18 @@ def test_accuracy_verdict_covers_long_windows_and_naive():
     assert "**NOT met** (1h)" in lines[1]  # but naive's 1h is exact here
     worse = run("sloforge", [0.1], 1, [Check(key, "1h", 0, 0.0101, 0.01)])
     assert "**NOT met** (1h)" in accuracy_verdict(worse, None)[0]
+
+
+def test_the_report_says_whether_the_samples_were_stored_on_time():
+    """A verdict measured with samples served ahead must not read as one for late data, nor the other way round."""
+    key = ("svc-000", "route-0")
+    ours = run("sloforge", [0.1], 1, [Check(key, "1h", 0, 0.01, 0.01)])
+    on_time, late = accuracy_verdict(ours, None, lead=20)[0], accuracy_verdict(ours, None, lead=-60)[0]
+    assert "stored before the evaluations that read it" in on_time and "late" not in on_time
+    assert "stored late" in late and "before the evaluations" not in late
+    assert "not measured in this run" in feed_phrase(20)
+    assert "from 60 s after its timestamp" in feed_phrase(-60) and "late-stored data" in feed_phrase(-60)
+    assert "some samples are stored after" in feed_phrase(5)
 
 
 def test_cost_ceiling_is_naive_over_its_own_raw_read():
