@@ -4,7 +4,7 @@ Flow: synthetic counters, and the 30-day history of every recorded series
 sloforge's windows look up (its ladder's rungs, computed in `bench.recorded`)
 -> promtool backfill (openmetrics) up to a moment a little in the future ->
 wait for that moment -> a Prometheus scrapes the next samples live (served
-20 s ahead, bench/exporter.py) while it
+ahead of time by default: `EvalConfig.feed_lead`, bench/exporter.py) while it
 evaluates sloforge's rules, then (same data) the naive rules, then the
 Pyrra-shaped rules. Each run reports the rule evaluation time per minute
 (per rule from /api/v1/rules), samples loaded per minute, peak RSS, and

@@ -19,7 +19,6 @@ general rule: this measures a plan, it is not the plan.
 from __future__ import annotations
 
 import copy
-import resource
 import shutil
 from pathlib import Path
 
@@ -27,9 +26,7 @@ import click
 import yaml
 
 from bench.specs import mixed_specs, write_specs
-from generator.output import write_tree
-from generator.pipeline import load_model
-from generator.targets import render_all
+from bench.validate_speed import children_cpu, render_into
 from generator.tools.runner import ToolResult, promtool
 
 HERE = Path(__file__).resolve().parent
@@ -73,15 +70,10 @@ def leaf_test(document: dict, slos: int) -> dict:
     return {"rule_files": document["rule_files"], "evaluation_interval": "1m", "tests": [leaf]}
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def timed(paths: list[Path]) -> tuple[float, list[ToolResult]]:
-    before = _children_cpu()
+    before = children_cpu()
     results = [promtool(["test", "rules", str(path)], f"promtool test rules {path.name}") for path in paths]
-    return _children_cpu() - before, results
+    return children_cpu() - before, results
 
 
 def _dump(path: Path, document: dict) -> Path:
@@ -95,7 +87,7 @@ def main() -> None:
     if WORK.exists():
         shutil.rmtree(WORK)  # bench/.work/ is the benchmark's own scratch space
     out = WORK / "out"
-    write_tree(render_all(load_model(write_specs(mixed_specs(SLOS), WORK / "specs"))), out)
+    render_into(write_specs(mixed_specs(SLOS), WORK / "specs"), out)
     rules_dir, tests_dir = out / "prometheus" / "rules", out / "prometheus" / "tests"
     (rule_path,) = sorted(rules_dir.glob("*.yaml"))
     test_paths = sorted(tests_dir.glob("*.test.yaml"))

@@ -54,7 +54,8 @@ class ValidateTiming:
     reused: int = 0  # rule-test files whose recorded pass was reused by that re-validation
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process waited for so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -96,9 +97,9 @@ def _validate(out: Path, cache: Path) -> _Run:
         "SLOFORGE_TOOL_TIMEOUT": os.environ.get("SLOFORGE_TOOL_TIMEOUT", "3600"),  # time, not fail
         "SLOFORGE_CACHE_DIR": str(cache),
     }
-    cpu0, t0 = _children_cpu(), time.perf_counter()
+    cpu0, t0 = children_cpu(), time.perf_counter()
     done = subprocess.run([sloforge, "validate", "--out", str(out)], capture_output=True, text=True, env=env)
-    return _Run(time.perf_counter() - t0, _children_cpu() - cpu0, done.stdout + done.stderr, done.returncode)
+    return _Run(time.perf_counter() - t0, children_cpu() - cpu0, done.stdout + done.stderr, done.returncode)
 
 
 def time_validate(slos: int, work: Path) -> ValidateTiming:
